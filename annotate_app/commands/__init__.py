@@ -1,0 +1,1 @@
+"""CLI commands, one module per area; ``annotate_app.cli`` lists them."""

@@ -1,0 +1,90 @@
+"""Project lifecycle: init, import, stats, export."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+from annotate_app.cli_support import CLIError, open_store, project_paths
+from annotate_app.export import EXPORT_FORMATS, export_dataset
+from annotate_app.ingest import ImportOptions, PairConfig, import_file
+from annotate_app.ingest.formats import FORMATS
+from annotate_app.store import Store
+
+
+def cmd_init(args: argparse.Namespace) -> int:
+    paths = project_paths(args)
+    existed = paths.db.exists()
+    Store(paths).close()
+    print(f"{'opened existing' if existed else 'created'} project {paths.db}")
+    return 0
+
+
+def cmd_import(args: argparse.Namespace) -> int:
+    if args.pairs_per_prompt is not None and args.pairs_per_prompt < 1:
+        raise CLIError("--pairs-per-prompt must be 1 or more")
+    options = ImportOptions(
+        format=args.format,
+        pairs=PairConfig(pairs_per_prompt=args.pairs_per_prompt, seed=args.seed),
+        skip_invalid=args.skip_invalid,
+    )
+    with open_store(args, must_exist=False) as store:
+        for path in args.paths:
+            report = import_file(store, path, options)
+            print(report.summary())
+            for err in report.skipped[:20]:
+                print(f"  skipped {err}")
+    return 0
+
+
+def cmd_stats(args: argparse.Namespace) -> int:
+    with open_store(args) as store:
+        stats = store.stats()
+    if args.json:
+        print(json.dumps(stats, indent=2, default=str))
+        return 0
+    print(f"prompts    {stats['prompts']}")
+    print(f"responses  {stats['responses']}")
+    print(
+        f"pairs      {stats['pairs']} ({stats['labeled_pairs']} labeled, {stats['open_pairs']} open)"
+    )
+    for source, n in stats["labels"].items():
+        print(f"labels     {n} {source}")
+    return 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    with open_store(args) as store:
+        report = export_dataset(store, args.path, args.format, args.source)
+    print(report.summary())
+    return 0
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("init", help="create an empty project (or check an existing one)")
+    p.set_defaults(handler=cmd_init)
+
+    p = sub.add_parser("import", help="import JSONL, JSONL.gz, CSV or Parquet files")
+    p.add_argument("paths", nargs="+", metavar="PATH")
+    p.add_argument("--format", choices=FORMATS, help="skip detection and read rows as this format")
+    p.add_argument(
+        "--pairs-per-prompt",
+        type=int,
+        metavar="K",
+        help="multi-response: sample K pairs per prompt",
+    )
+    p.add_argument("--seed", type=int, default=0, help="seed for pair sampling (default 0)")
+    p.add_argument(
+        "--skip-invalid", action="store_true", help="import the valid rows and report the rest"
+    )
+    p.set_defaults(handler=cmd_import)
+
+    p = sub.add_parser("stats", help="counts of prompts, responses, pairs and labels")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.set_defaults(handler=cmd_stats)
+
+    p = sub.add_parser("export", help="write the labeled pairs as a preference dataset")
+    p.add_argument("path", metavar="PATH")
+    p.add_argument("--format", choices=EXPORT_FORMATS, default="dpo-jsonl")
+    p.add_argument("--source", choices=("human", "ai", "import", "all"), default="all")
+    p.set_defaults(handler=cmd_export)

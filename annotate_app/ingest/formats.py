@@ -1,0 +1,175 @@
+"""The four input shapes, each turned into one normalised ``ParsedRow`` or a ``RowError``.
+
+- ``pairs``: prompt, response_a, response_b (+ model_a, model_b)
+- ``chosen-rejected``: prompt, chosen, rejected (+ model_chosen, model_rejected), as TRL/DPO sets
+- ``hh``: chosen and rejected whole ``\\n\\nHuman: ... \\n\\nAssistant: ...`` dialogues
+- ``multi-response``: one row per (prompt, response, model); pairs are built per prompt later
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from annotate_app.ingest.errors import RowError
+from annotate_app.ingest.hh import HHParseError, split_hh_pair
+
+FORMATS = ("pairs", "chosen-rejected", "hh", "multi-response")
+ROLES = ("system", "user", "assistant")
+_PROMPT_KEYS = ("prompt", "instruction")
+_RESPONSE_KEYS = ("response", "output")
+_MODEL_KEYS = ("model", "generator")
+
+
+@dataclass
+class ParsedRow:
+    turns: list[dict]
+    responses: list[tuple[str, str | None]]  # (text, model); with a label, the first one won
+    labeled: bool = False
+    category: str | None = None
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+
+class _Invalid(Exception):
+    def __init__(self, field_name: str | None, problem: str) -> None:
+        self.field_name = field_name
+        self.problem = problem
+
+
+def detect_format(row: dict) -> str | None:
+    keys = set(row)
+    if {"response_a", "response_b"} <= keys:
+        return "pairs"
+    if {"chosen", "rejected"} <= keys:
+        return "chosen-rejected" if "prompt" in keys else "hh"
+    if keys & set(_PROMPT_KEYS) and keys & set(_RESPONSE_KEYS):
+        return "multi-response"
+    return None
+
+
+def _text(row: dict, key: str) -> str:
+    if key not in row or row[key] is None:
+        raise _Invalid(key, "missing (expected a non-empty string)")
+    value = row[key]
+    if not isinstance(value, str):
+        raise _Invalid(key, f"expected a non-empty string, got {type(value).__name__}")
+    if not value.strip():
+        raise _Invalid(key, "empty (expected a non-empty string)")
+    return value
+
+
+def _optional_text(row: dict, *keys: str) -> str | None:
+    for key in keys:
+        value = row.get(key)
+        if value is None or value == "":
+            continue
+        if not isinstance(value, str | int | float):
+            raise _Invalid(key, f"expected a string, got {type(value).__name__}")
+        return str(value)
+    return None
+
+
+def _messages(value: list, key: str) -> list[dict]:
+    turns = []
+    for i, msg in enumerate(value):
+        if not isinstance(msg, dict):
+            raise _Invalid(f"{key}[{i}]", f"expected a message object, got {type(msg).__name__}")
+        role, content = msg.get("role"), msg.get("content")
+        if role not in ROLES:
+            raise _Invalid(f"{key}[{i}].role", f"expected one of {', '.join(ROLES)}, got {role!r}")
+        if not isinstance(content, str) or not content.strip():
+            raise _Invalid(f"{key}[{i}].content", "expected a non-empty string")
+        turns.append({"role": role, "content": content})
+    if not turns:
+        raise _Invalid(key, "empty message list")
+    return turns
+
+
+def _prompt_turns(row: dict, *keys: str) -> list[dict]:
+    """A prompt is a string (one user turn) or a chat message list ending with a user turn."""
+    key = next((k for k in keys if row.get(k) is not None), keys[0])
+    value = row.get(key)
+    if isinstance(value, list):
+        turns = _messages(value, key)
+        if turns[-1]["role"] != "user":
+            raise _Invalid(key, "a conversation prompt must end with a user turn")
+        return turns
+    return [{"role": "user", "content": _text(row, key)}]
+
+
+def _reply(row: dict, key: str) -> str:
+    """A reply is a string, or (TRL conversational style) a message list whose last turn answers."""
+    value = row.get(key)
+    if isinstance(value, list):
+        turns = _messages(value, key)
+        if turns[-1]["role"] != "assistant":
+            raise _Invalid(key, "a conversational reply must end with an assistant turn")
+        return turns[-1]["content"]
+    return _text(row, key)
+
+
+def _distinct(first: str, second: str, fields: str) -> None:
+    if first == second:
+        raise _Invalid(fields, "the two responses are identical, so there is nothing to compare")
+
+
+def _extras(row: dict, used: set[str]) -> dict[str, Any]:
+    return {k: v for k, v in row.items() if k not in used and v is not None}
+
+
+def _parse(row: dict, fmt: str) -> ParsedRow:
+    category = _optional_text(row, "category", "dataset")
+    if fmt == "pairs":
+        a, b = _text(row, "response_a"), _text(row, "response_b")
+        _distinct(a, b, "response_b")
+        used = {"prompt", "response_a", "response_b", "model_a", "model_b", "category"}
+        return ParsedRow(
+            _prompt_turns(row, "prompt"),
+            [(a, _optional_text(row, "model_a")), (b, _optional_text(row, "model_b"))],
+            category=category,
+            metadata=_extras(row, used),
+        )
+    if fmt == "chosen-rejected":
+        chosen, rejected = _reply(row, "chosen"), _reply(row, "rejected")
+        _distinct(chosen, rejected, "rejected")
+        used = {"prompt", "chosen", "rejected", "model_chosen", "model_rejected", "category"}
+        return ParsedRow(
+            _prompt_turns(row, "prompt"),
+            [
+                (chosen, _optional_text(row, "model_chosen")),
+                (rejected, _optional_text(row, "model_rejected")),
+            ],
+            labeled=True,
+            category=category,
+            metadata=_extras(row, used),
+        )
+    if fmt == "hh":
+        chosen, rejected = _text(row, "chosen"), _text(row, "rejected")
+        try:
+            turns, reply_c, reply_r = split_hh_pair(chosen, rejected)
+        except HHParseError as exc:
+            raise _Invalid(exc.field, exc.problem) from None
+        _distinct(reply_c, reply_r, "rejected")
+        return ParsedRow(
+            turns,
+            [(reply_c, None), (reply_r, None)],
+            labeled=True,
+            category=category,
+            metadata=_extras(row, {"chosen", "rejected", "category"}),
+        )
+    prompt_key = next((k for k in _PROMPT_KEYS if k in row), "prompt")
+    response_key = next((k for k in _RESPONSE_KEYS if k in row), "response")
+    used = {prompt_key, response_key, *_MODEL_KEYS, "category"}
+    return ParsedRow(
+        _prompt_turns(row, prompt_key),
+        [(_text(row, response_key), _optional_text(row, *_MODEL_KEYS))],
+        category=category,
+        metadata=_extras(row, used),
+    )
+
+
+def parse_row(row: dict, fmt: str, file: str, line: int) -> ParsedRow | RowError:
+    try:
+        return _parse(row, fmt)
+    except _Invalid as exc:
+        return RowError(file, line, exc.field_name, exc.problem)

@@ -1,0 +1,13 @@
+"""The only package with SQL. ``Store`` combines one mixin per concern over a shared connection."""
+
+from annotate_app.store.content import ContentStore, IngestCounts
+from annotate_app.store.db import ProjectLockedError, StoreError
+from annotate_app.store.labels import LabelStore
+from annotate_app.store.project import ProjectStore
+
+
+class Store(ContentStore, LabelStore, ProjectStore):
+    """A project: one DuckDB file, opened read-write by exactly one process."""
+
+
+__all__ = ["IngestCounts", "ProjectLockedError", "Store", "StoreError"]

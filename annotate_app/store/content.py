@@ -1,0 +1,112 @@
+"""Prompts, responses and pairs: bulk insert with content-hash dedup, and reads for display."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+import pandas as pd
+
+from annotate_app.store.base import StoreBase, first_row
+
+
+@dataclass
+class IngestCounts:
+    prompts: int = 0
+    responses: int = 0
+    pairs: int = 0
+    labels: int = 0
+
+    def as_dict(self) -> dict[str, int]:
+        return {k: getattr(self, k) for k in ("prompts", "responses", "pairs", "labels")}
+
+
+class ContentStore(StoreBase):
+    def ingest_frames(
+        self,
+        prompts: pd.DataFrame,
+        responses: pd.DataFrame,
+        pairs: pd.DataFrame,
+        labels: pd.DataFrame,
+    ) -> IngestCounts:
+        """Insert everything new in one transaction; rows whose id already exists are left alone.
+
+        Import labels are deduplicated on (pair, annotator, choice) so re-importing a file adds nothing.
+        """
+        counts = IngestCounts()
+        with self.transaction() as cur:
+            for table, frame, cols in (
+                ("prompts", prompts, "id, text, turns, n_turns, source, category, metadata"),
+                ("responses", responses, "id, prompt_id, text, model, metadata"),
+                ("pairs", pairs, "id, prompt_id, response_a, response_b, source"),
+            ):
+                if frame.empty:
+                    continue
+                cur.register("incoming", frame)
+                before = first_row(cur.execute(f"SELECT count(*) FROM {table}"))[0]
+                cur.execute(
+                    f"INSERT INTO {table} ({cols}) SELECT {cols} FROM "
+                    f"(SELECT DISTINCT ON (id) * FROM incoming) i "
+                    f"WHERE NOT EXISTS (SELECT 1 FROM {table} t WHERE t.id = i.id)"
+                )
+                after = first_row(cur.execute(f"SELECT count(*) FROM {table}"))[0]
+                cur.unregister("incoming")
+                setattr(counts, table, after - before)
+            if not labels.empty:
+                cur.register("incoming", labels)
+                before = first_row(cur.execute("SELECT count(*) FROM label_events"))[0]
+                cur.execute(
+                    "INSERT INTO label_events (pair_id, annotator, source, kind, choice, metadata) "
+                    "SELECT DISTINCT i.pair_id, i.annotator, 'import', 'label', i.choice, i.metadata "
+                    "FROM incoming i WHERE NOT EXISTS (SELECT 1 FROM label_events e "
+                    " WHERE e.pair_id = i.pair_id AND e.annotator = i.annotator "
+                    " AND e.source = 'import' AND e.choice = i.choice)"
+                )
+                counts.labels = (
+                    first_row(cur.execute("SELECT count(*) FROM label_events"))[0] - before
+                )
+                cur.unregister("incoming")
+        return counts
+
+    def get_pair(self, pair_id: str) -> dict | None:
+        """A pair with its conversation and both responses, ready to show or judge."""
+        with self.cursor() as cur:
+            row = first_row(
+                cur.execute(
+                    "SELECT p.id, p.prompt_id, pr.turns, pr.category, p.response_a, ra.text, ra.model, "
+                    "p.response_b, rb.text, rb.model "
+                    "FROM pairs p JOIN prompts pr ON pr.id = p.prompt_id "
+                    "JOIN responses ra ON ra.id = p.response_a JOIN responses rb ON rb.id = p.response_b "
+                    "WHERE p.id = ?",
+                    [pair_id],
+                )
+            )
+        if row is None:
+            return None
+        return {
+            "id": row[0],
+            "prompt_id": row[1],
+            "turns": json.loads(row[2]),
+            "category": row[3],
+            "response_a": row[4],
+            "text_a": row[5],
+            "model_a": row[6],
+            "response_b": row[7],
+            "text_b": row[8],
+            "model_b": row[9],
+        }
+
+    def pairs_frame(self, pair_ids: list[str] | None = None) -> pd.DataFrame:
+        """Pairs with prompt and response texts, for judges, embeddings and snapshots."""
+        where = "WHERE p.id IN (SELECT unnest(?::VARCHAR[]))" if pair_ids is not None else ""
+        params = [pair_ids] if pair_ids is not None else []
+        with self.cursor() as cur:
+            return cur.execute(
+                "SELECT p.id AS pair_id, p.prompt_id, pr.text AS prompt, pr.turns, pr.n_turns, "
+                "pr.category, ra.text AS text_a, rb.text AS text_b, ra.model AS model_a, "
+                "rb.model AS model_b "
+                "FROM pairs p JOIN prompts pr ON pr.id = p.prompt_id "
+                "JOIN responses ra ON ra.id = p.response_a JOIN responses rb ON rb.id = p.response_b "
+                f"{where} ORDER BY p.id",
+                params,
+            ).df()

@@ -1,0 +1,123 @@
+"""Append-only label events and the reads built on them (current labels, export rows)."""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+
+from annotate_app.store.base import StoreBase, first_row
+
+SOURCES = ("human", "ai", "import")
+
+
+class LabelStore(StoreBase):
+    def add_label(
+        self,
+        pair_id: str,
+        annotator: str,
+        *,
+        choice: int | None,
+        both_bad: bool = False,
+        source: str = "human",
+        left_side: str | None = None,
+        rationale: str | None = None,
+        aspects: dict | None = None,
+        latency_ms: int | None = None,
+    ) -> int:
+        """Record one submit and return its event id; it is committed when this returns."""
+        if choice is None and not both_bad:
+            raise ValueError("a label needs a choice or both_bad")
+        with self.transaction() as cur:
+            row = first_row(
+                cur.execute(
+                    "INSERT INTO label_events (pair_id, annotator, source, kind, choice, both_bad, "
+                    "left_side, rationale, aspects, latency_ms) "
+                    "VALUES (?, ?, ?, 'label', ?, ?, ?, ?, ?, ?) RETURNING id",
+                    [
+                        pair_id,
+                        annotator,
+                        source,
+                        choice,
+                        both_bad,
+                        left_side,
+                        rationale or None,
+                        json.dumps(aspects) if aspects else None,
+                        latency_ms,
+                    ],
+                )
+            )
+            cur.execute(
+                "DELETE FROM leases WHERE pair_id = ? AND annotator = ?", [pair_id, annotator]
+            )
+        return int(row[0])
+
+    def add_skip(self, pair_id: str, annotator: str, left_side: str | None = None) -> int:
+        with self.transaction() as cur:
+            row = first_row(
+                cur.execute(
+                    "INSERT INTO label_events (pair_id, annotator, source, kind, left_side) "
+                    "VALUES (?, ?, 'human', 'skip', ?) RETURNING id",
+                    [pair_id, annotator, left_side],
+                )
+            )
+            cur.execute(
+                "DELETE FROM leases WHERE pair_id = ? AND annotator = ?", [pair_id, annotator]
+            )
+        return int(row[0])
+
+    def undo_last(self, annotator: str) -> str | None:
+        """Take back the annotator's latest label or skip still in force; return its pair id."""
+        with self.transaction() as cur:
+            row = first_row(
+                cur.execute(
+                    "SELECT id, pair_id FROM label_events e WHERE annotator = ? AND source = 'human' "
+                    "AND kind IN ('label', 'skip') AND NOT EXISTS (SELECT 1 FROM label_events u "
+                    "WHERE u.kind = 'undo' AND u.undoes = e.id) ORDER BY id DESC LIMIT 1",
+                    [annotator],
+                )
+            )
+            if row is None:
+                return None
+            cur.execute(
+                "INSERT INTO label_events (pair_id, annotator, source, kind, undoes) "
+                "VALUES (?, ?, 'human', 'undo', ?)",
+                [row[1], annotator, row[0]],
+            )
+        return str(row[1])
+
+    def label_events(self, annotator: str | None = None) -> pd.DataFrame:
+        """The audit log, oldest first."""
+        where, params = ("WHERE annotator = ?", [annotator]) if annotator else ("", [])
+        with self.cursor() as cur:
+            return cur.execute(f"SELECT * FROM label_events {where} ORDER BY id", params).df()
+
+    def current_labels(self, source: str | None = None) -> pd.DataFrame:
+        where, params = ("AND source = ?", [source]) if source else ("", [])
+        with self.cursor() as cur:
+            return cur.execute(
+                f"SELECT * FROM current_labels WHERE kind = 'label' {where} ORDER BY id", params
+            ).df()
+
+    def export_rows(self, sources: list[str]) -> pd.DataFrame:
+        """One row per pair labeled by the chosen sources: votes pooled across those sources.
+
+        The aggregate is the mean choice (positive: A wins) over every current label; the outcome is
+        its sign, so ties and pairs whose labels cancel out can be reported and left out.
+        """
+        with self.cursor() as cur:
+            return cur.execute(
+                "WITH l AS (SELECT * FROM current_labels WHERE kind = 'label' "
+                "  AND source IN (SELECT unnest(?::VARCHAR[]))), "
+                "agg AS (SELECT pair_id, count(*) AS n_labels, "
+                "  count(*) FILTER (WHERE both_bad) AS n_both_bad, "
+                "  avg(choice) AS mean_choice, list(DISTINCT source ORDER BY source) AS sources, "
+                "  list(DISTINCT annotator ORDER BY annotator) AS annotators, "
+                "  avg(p_a) AS judge_p_a FROM l GROUP BY pair_id) "
+                "SELECT agg.*, pr.turns, pr.n_turns, ra.text AS text_a, rb.text AS text_b, "
+                "  ra.model AS model_a, rb.model AS model_b "
+                "FROM agg JOIN pairs p ON p.id = agg.pair_id JOIN prompts pr ON pr.id = p.prompt_id "
+                "JOIN responses ra ON ra.id = p.response_a JOIN responses rb ON rb.id = p.response_b "
+                "ORDER BY agg.pair_id",
+                [sources],
+            ).df()
