@@ -111,8 +111,7 @@ def _parquet_rows(path: Path, raw: bytes) -> Iterator[RowOrError]:
         table = pq.read_table(io.BytesIO(raw))
     except Exception as exc:  # pyarrow raises several unrelated types for corrupt files
         raise IngestError([RowError(path.name, None, None, f"unreadable Parquet: {exc}")]) from None
-    for number, row in enumerate(table.to_pylist(), start=1):
-        yield number, row
+    yield from enumerate(table.to_pylist(), start=1)
 
 
 def read_rows(path: Path) -> tuple[str, Iterator[RowOrError]]:

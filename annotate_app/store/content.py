@@ -71,42 +71,16 @@ class ContentStore(StoreBase):
     def get_pair(self, pair_id: str) -> dict | None:
         """A pair with its conversation and both responses, ready to show or judge."""
         with self.cursor() as cur:
-            row = first_row(
-                cur.execute(
-                    "SELECT p.id, p.prompt_id, pr.turns, pr.category, p.response_a, ra.text, ra.model, "
-                    "p.response_b, rb.text, rb.model "
-                    "FROM pairs p JOIN prompts pr ON pr.id = p.prompt_id "
-                    "JOIN responses ra ON ra.id = p.response_a JOIN responses rb ON rb.id = p.response_b "
-                    "WHERE p.id = ?",
-                    [pair_id],
-                )
-            )
-        if row is None:
+            frame = cur.execute("SELECT * FROM pair_texts WHERE pair_id = ?", [pair_id]).df()
+        if frame.empty:
             return None
-        return {
-            "id": row[0],
-            "prompt_id": row[1],
-            "turns": json.loads(row[2]),
-            "category": row[3],
-            "response_a": row[4],
-            "text_a": row[5],
-            "model_a": row[6],
-            "response_b": row[7],
-            "text_b": row[8],
-            "model_b": row[9],
-        }
+        row = frame.iloc[0].to_dict()
+        row["turns"] = json.loads(row["turns"])
+        return row
 
     def pairs_frame(self, pair_ids: list[str] | None = None) -> pd.DataFrame:
         """Pairs with prompt and response texts, for judges, embeddings and snapshots."""
-        where = "WHERE p.id IN (SELECT unnest(?::VARCHAR[]))" if pair_ids is not None else ""
+        where = "WHERE pair_id IN (SELECT unnest(?::VARCHAR[]))" if pair_ids is not None else ""
         params = [pair_ids] if pair_ids is not None else []
         with self.cursor() as cur:
-            return cur.execute(
-                "SELECT p.id AS pair_id, p.prompt_id, pr.text AS prompt, pr.turns, pr.n_turns, "
-                "pr.category, ra.text AS text_a, rb.text AS text_b, ra.model AS model_a, "
-                "rb.model AS model_b "
-                "FROM pairs p JOIN prompts pr ON pr.id = p.prompt_id "
-                "JOIN responses ra ON ra.id = p.response_a JOIN responses rb ON rb.id = p.response_b "
-                f"{where} ORDER BY p.id",
-                params,
-            ).df()
+            return cur.execute(f"SELECT * FROM pair_texts {where} ORDER BY pair_id", params).df()

@@ -114,10 +114,7 @@ class LabelStore(StoreBase):
                 "  avg(choice) AS mean_choice, list(DISTINCT source ORDER BY source) AS sources, "
                 "  list(DISTINCT annotator ORDER BY annotator) AS annotators, "
                 "  avg(p_a) AS judge_p_a FROM l GROUP BY pair_id) "
-                "SELECT agg.*, pr.turns, pr.n_turns, ra.text AS text_a, rb.text AS text_b, "
-                "  ra.model AS model_a, rb.model AS model_b "
-                "FROM agg JOIN pairs p ON p.id = agg.pair_id JOIN prompts pr ON pr.id = p.prompt_id "
-                "JOIN responses ra ON ra.id = p.response_a JOIN responses rb ON rb.id = p.response_b "
-                "ORDER BY agg.pair_id",
+                "SELECT agg.*, t.turns, t.n_turns, t.text_a, t.text_b, t.model_a, t.model_b "
+                "FROM agg JOIN pair_texts t USING (pair_id) ORDER BY agg.pair_id",
                 [sources],
             ).df()

@@ -170,3 +170,15 @@ SELECT
 FROM current_labels
 WHERE kind = 'label'
 GROUP BY pair_id, source;
+
+-- A pair with its conversation and both responses: what judges, trainers, exports and the UI read.
+CREATE VIEW pair_texts AS
+SELECT
+    p.id AS pair_id, p.prompt_id, pr.text AS prompt, pr.turns, pr.n_turns, pr.category,
+    p.response_a, ra.text AS text_a, ra.model AS model_a,
+    p.response_b, rb.text AS text_b, rb.model AS model_b,
+    p.created_at
+FROM pairs p
+JOIN prompts pr ON pr.id = p.prompt_id
+JOIN responses ra ON ra.id = p.response_a
+JOIN responses rb ON rb.id = p.response_b;
