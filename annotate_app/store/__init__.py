@@ -2,11 +2,12 @@
 
 from annotate_app.store.content import ContentStore, IngestCounts
 from annotate_app.store.db import ProjectLockedError, StoreError
+from annotate_app.store.jobs import JobStore
 from annotate_app.store.labels import LabelStore
 from annotate_app.store.project import ProjectStore
 
 
-class Store(ContentStore, LabelStore, ProjectStore):
+class Store(ContentStore, LabelStore, ProjectStore, JobStore):
     """A project: one DuckDB file, opened read-write by exactly one process."""
 
 

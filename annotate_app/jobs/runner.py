@@ -1,0 +1,233 @@
+"""The parent side of a job: snapshot inputs, start the worker, follow it, ingest its output.
+
+The process that owns the DuckDB file (the app, or a CLI command) runs this. Job state is written to
+the ``jobs`` table as it changes, so the UI and ``annotate`` show the same thing.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from annotate_app.jobs.context import (
+    CANCEL,
+    ERROR,
+    INPUTS,
+    PARAMS,
+    PROGRESS,
+    RESULT,
+    write_json_atomic,
+)
+from annotate_app.jobs.kinds import get_kind, resolve
+from annotate_app.jobs.worker import EXIT_CANCELLED
+from annotate_app.store import Store
+
+FINISHED = ("done", "failed", "cancelled")
+LOG = "worker.log"
+
+
+class JobFailed(RuntimeError):
+    """A job ended failed or cancelled; the message is the job's own error."""
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now()
+
+
+def _alive(pid: int | None) -> bool:
+    if not pid:
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except OSError:
+        return False
+    try:  # a zombie is dead for our purposes
+        state = Path(f"/proc/{pid}/stat").read_text().split(") ", 1)[1][:1]
+    except (OSError, IndexError):
+        return True
+    return state != "Z"
+
+
+def _tail(path: Path, lines: int = 15) -> str:
+    try:
+        return "\n".join(path.read_text(encoding="utf-8", errors="replace").splitlines()[-lines:])
+    except OSError:
+        return ""
+
+
+class JobRunner:
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self._procs: dict[str, subprocess.Popen] = {}
+        self._lock = threading.Lock()
+
+    def job_dir(self, job_id: str) -> Path:
+        return self.store.paths.jobs_dir / job_id
+
+    def submit(
+        self,
+        kind: str,
+        params: dict[str, Any] | None = None,
+        inputs: dict[str, pd.DataFrame] | None = None,
+    ) -> str:
+        """Write the inputs, record the job and start its worker; returns at once with the job id."""
+        get_kind(kind)  # fail early on a typo, before anything is written
+        params = params or {}
+        job_id = f"{kind}-{_now():%Y%m%d-%H%M%S}-{uuid.uuid4().hex[:6]}"
+        job_dir = self.job_dir(job_id)
+        (job_dir / INPUTS).mkdir(parents=True)
+        for name, frame in (inputs or {}).items():
+            frame.to_parquet(job_dir / INPUTS / f"{name}.parquet", index=False)
+        write_json_atomic(job_dir / PARAMS, {"job_id": job_id, "kind": kind, "params": params})
+        self.store.create_job(job_id, kind, params)
+        self._start(job_id, job_dir)
+        return job_id
+
+    def _start(self, job_id: str, job_dir: Path) -> None:
+        env = {**os.environ, "ANNOTATE_WORK_DIR": str(self.store.paths.work_dir)}
+        with (job_dir / LOG).open("ab") as log:
+            proc = subprocess.Popen(
+                [sys.executable, "-m", "annotate_app.jobs.worker", str(job_dir)],
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                env=env,
+                start_new_session=True,
+            )
+        with self._lock:
+            self._procs[job_id] = proc
+        self.store.update_job(job_id, status="running", pid=proc.pid, started_at=_now())
+
+    def _exit_code(self, job_id: str, pid: int | None) -> int | None:
+        """The worker's exit code, or None while it runs (or when it is gone and was not ours)."""
+        with self._lock:
+            proc = self._procs.get(job_id)
+        if proc is not None:
+            code = proc.poll()
+            if code is not None:
+                with self._lock:
+                    self._procs.pop(job_id, None)
+            return code
+        return None if _alive(pid) else -999
+
+    def poll(self, job_id: str) -> dict:
+        """Bring the job row up to date with its worker; collect output when it ends."""
+        job = self.store.get_job(job_id)
+        if job is None:
+            raise ValueError(f"no job {job_id}")
+        if job["status"] in FINISHED:
+            return job
+        job_dir = self.job_dir(job_id)
+        kind = get_kind(job["kind"])
+        code = self._exit_code(job_id, job["pid"])
+        progress_file = job_dir / PROGRESS
+        if code is None:
+            if progress_file.exists():
+                state = json.loads(progress_file.read_text(encoding="utf-8"))
+                self.store.update_job(
+                    job_id, progress=state["progress"], message=state.get("message")
+                )
+            if kind.incremental and kind.collect:
+                self._collect(kind.collect, job_dir, final=False)
+            return self.store.get_job(job_id)
+        self._finish(job_id, job_dir, kind, code)
+        return self.store.get_job(job_id)
+
+    def _collect(self, target: str, job_dir: Path, final: bool) -> None:
+        collect: Callable = resolve(target)
+        collect(self.store, job_dir, final)
+
+    def _finish(self, job_id: str, job_dir: Path, kind, code: int) -> None:
+        if code == 0 and (job_dir / RESULT).exists():
+            result = json.loads((job_dir / RESULT).read_text(encoding="utf-8"))
+            try:
+                if kind.collect:
+                    self._collect(kind.collect, job_dir, final=True)
+            except Exception as exc:  # noqa: BLE001 - recorded on the job, the app carries on
+                self._end(job_id, "failed", error=f"collecting results failed: {exc}")
+                return
+            self._end(job_id, "done", progress=1.0, result=result, message="done")
+            return
+        if kind.incremental and kind.collect:  # keep whole chunks so the next run resumes
+            self._collect(kind.collect, job_dir, final=False)
+        if code == EXIT_CANCELLED or (job_dir / CANCEL).exists():
+            self._end(job_id, "cancelled", message="cancelled")
+            return
+        error = self._error_text(job_dir, code)
+        self._end(job_id, "failed", error=error)
+
+    @staticmethod
+    def _error_text(job_dir: Path, code: int) -> str:
+        if (job_dir / ERROR).exists():
+            return (job_dir / ERROR).read_text(encoding="utf-8").strip()
+        if code == -999:
+            why = "the worker is gone (the app may have restarted while it ran)"
+        elif code < 0:
+            name = signal.Signals(-code).name if -code in signal.valid_signals() else str(-code)
+            why = f"the worker was killed by {name}" + (
+                " (out of memory?)" if name == "SIGKILL" else ""
+            )
+        else:
+            why = f"the worker exited with code {code}"
+        tail = _tail(job_dir / LOG)
+        return why + (f"\n\nlast output:\n{tail}" if tail else "")
+
+    def _end(self, job_id: str, status: str, **fields: Any) -> None:
+        self.store.update_job(job_id, status=status, finished_at=_now(), **fields)
+
+    def wait(
+        self,
+        job_id: str,
+        on_progress: Callable[[dict], None] | None = None,
+        interval: float = 0.2,
+        raise_on_failure: bool = True,
+    ) -> dict:
+        """Follow a job to its end (the CLI's way); Ctrl-C cancels it."""
+        try:
+            while True:
+                job = self.poll(job_id)
+                if on_progress:
+                    on_progress(job)
+                if job["status"] in FINISHED:
+                    break
+                time.sleep(interval)
+        except KeyboardInterrupt:
+            self.cancel(job_id)
+            job = self.wait(job_id, raise_on_failure=False)
+        if raise_on_failure and job["status"] != "done":
+            first = (job.get("error") or job["status"]).splitlines()[0]
+            raise JobFailed(f"job {job_id} {job['status']}: {first}")
+        return job
+
+    def cancel(self, job_id: str, grace: float = 10.0) -> None:
+        """Ask the worker to stop at its next progress report; kill it if it does not."""
+        job = self.store.get_job(job_id)
+        if job is None or job["status"] in FINISHED:
+            return
+        (self.job_dir(job_id) / CANCEL).touch()
+        deadline = time.time() + grace
+        while self._exit_code(job_id, job["pid"]) is None and time.time() < deadline:
+            time.sleep(0.1)
+        if _alive(job["pid"]):
+            with contextlib.suppress(OSError):
+                os.killpg(int(job["pid"]), signal.SIGKILL)
+        self.poll(job_id)
+
+    def poll_all(self) -> None:
+        """Follow every unfinished job; the app calls this from one background thread."""
+        jobs = self.store.list_jobs(limit=100, status=("queued", "running"))
+        for job_id in jobs["id"]:
+            self.poll(job_id)

@@ -1,0 +1,63 @@
+"""Shared fixtures: real DuckDB project files in tmp dirs, and the shared real data when present."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from annotate_app.config import DEMO_DIR, ProjectPaths
+from annotate_app.store import Store
+
+SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+HH_FILE = SHARED_DATA / "hh-rlhf" / "harmless-base-test-2000.jsonl.gz"
+ALPACA_FILE = SHARED_DATA / "alpaca-eval" / "model_outputs.jsonl.gz"
+
+
+def require_shared(path: Path) -> Path:
+    """Skip (with the reason) when the shared real data is not beside the project."""
+    if not path.exists():
+        pytest.skip(f"shared data not found at {path} (it sits in ../shared/data on dev machines)")
+    return path
+
+
+@pytest.fixture
+def hh_file() -> Path:
+    return require_shared(HH_FILE)
+
+
+@pytest.fixture
+def alpaca_file() -> Path:
+    return require_shared(ALPACA_FILE)
+
+
+@pytest.fixture
+def demo_dir() -> Path:
+    return DEMO_DIR
+
+
+@pytest.fixture
+def project_paths(tmp_path: Path) -> ProjectPaths:
+    return ProjectPaths(db=tmp_path / "project.duckdb", work_dir=tmp_path / "work")
+
+
+@pytest.fixture
+def store(project_paths: ProjectPaths):
+    s = Store(project_paths)
+    yield s
+    s.close()
+
+
+@pytest.fixture(autouse=True)
+def _offline(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Nothing may reach a model hub during tests."""
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setenv("TRANSFORMERS_OFFLINE", "1")
+    monkeypatch.setenv("ANNOTATE_JOB_MODULES", "tests.jobkinds")
+    monkeypatch.setenv(
+        "PYTHONPATH",
+        os.pathsep.join(
+            filter(None, [str(Path(__file__).parents[1]), os.environ.get("PYTHONPATH")])
+        ),
+    )
