@@ -29,6 +29,8 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for name in COMMAND_MODULES:
         importlib.import_module(name).register(sub)
+    for command in sub.choices.values():  # `annotate CMD --db X` works as well as `annotate --db X CMD`
+        command.add_argument("--db", default=argparse.SUPPRESS, help="project DuckDB file")
     return parser
 
 
