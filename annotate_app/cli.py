@@ -15,6 +15,7 @@ from annotate_app.cli_support import CLIError, report_error
 COMMAND_MODULES = (
     "annotate_app.commands.project",
     "annotate_app.commands.serve",
+    "annotate_app.commands.backup",
 )
 
 

@@ -1,5 +1,6 @@
 """The only package with SQL. ``Store`` combines one mixin per concern over a shared connection."""
 
+from annotate_app.store.backup import BackupStore
 from annotate_app.store.content import ContentStore, IngestCounts
 from annotate_app.store.db import ProjectLockedError, StoreError
 from annotate_app.store.jobs import JobStore
@@ -7,7 +8,7 @@ from annotate_app.store.labels import LabelStore
 from annotate_app.store.project import ProjectStore
 
 
-class Store(ContentStore, LabelStore, ProjectStore, JobStore):
+class Store(ContentStore, LabelStore, ProjectStore, JobStore, BackupStore):
     """A project: one DuckDB file, opened read-write by exactly one process."""
 
 

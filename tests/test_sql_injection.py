@@ -1,0 +1,31 @@
+"""Names and free text that look like SQL are stored as text and change nothing else."""
+
+from __future__ import annotations
+
+from annotate_app.ingest import import_file
+
+HOSTILE = [
+    "alice'; DROP TABLE label_events; --",
+    'bob" OR 1=1 --',
+    "x'); DELETE FROM pairs; --",
+    "Robert'); UPDATE annotators SET role='admin' WHERE ('1'='1",
+]
+
+
+def test_hostile_names_and_text_round_trip(store, demo_dir):
+    import_file(store, demo_dir / "responses.jsonl")
+    pairs = store.pairs_frame()["pair_id"].tolist()
+    for i, name in enumerate(HOSTILE):
+        store.upsert_annotator(name, role="annotator")
+        store.add_label(pairs[i], name, choice=1, rationale=name, left_side="b")
+        store.set_setting(name, {"v": name})
+    assert store.undo_last(HOSTILE[0]) == pairs[0]
+
+    assert store.stats()["pairs"] == len(pairs)
+    events = store.label_events()
+    assert set(events["annotator"]) == set(HOSTILE)
+    assert set(events["rationale"].dropna()) == set(HOSTILE)
+    roles = store.annotators_frame().set_index("name")["role"]
+    assert (roles[HOSTILE] == "annotator").all()
+    assert all(store.get_setting(n) == {"v": n} for n in HOSTILE)
+    assert store.get_annotator(HOSTILE[3])["role"] == "annotator"
