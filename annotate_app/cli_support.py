@@ -33,15 +33,14 @@ def open_store(args: argparse.Namespace, must_exist: bool = True) -> Store:
 
 def report_error(exc: BaseException) -> int:
     if isinstance(exc, IngestError):
-        print(f"annotate: error: {exc}", file=sys.stderr)
+        # Row errors can be skipped; file-level ones (no such file, unreadable file) cannot.
+        rows = any(err.line is not None for err in exc.errors)
+        hint = "; use --skip-invalid to import the valid rows" if rows else ""
+        print(f"annotate: error: {exc}; nothing was imported{hint}", file=sys.stderr)
         for err in exc.errors[1:MAX_DETAIL_LINES]:
             print(f"  {err}", file=sys.stderr)
         if len(exc.errors) > MAX_DETAIL_LINES:
             print(f"  ... {len(exc.errors) - MAX_DETAIL_LINES} more", file=sys.stderr)
-        print(
-            "annotate: nothing was imported (use --skip-invalid to import the valid rows)",
-            file=sys.stderr,
-        )
         return 1
     if isinstance(exc, ProjectLockedError | StoreError | CLIError | ValueError | OSError):
         print(f"annotate: error: {exc}", file=sys.stderr)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,12 +22,13 @@ class ExportReport:
     ties: int
     both_bad: int
     conversational: bool
+    skipped: int = 0
 
     def summary(self) -> str:
         shape = "chat messages" if self.conversational else "plain strings"
         return (
-            f"wrote {self.rows} preference rows to {self.path} ({shape}); left out {self.ties} ties "
-            f"and {self.both_bad} both-bad pairs"
+            f"wrote {self.rows} preference rows to {self.path} ({shape}); left out {self.ties} ties, "
+            f"{self.both_bad} both-bad and {self.skipped} skipped-only pairs"
         )
 
 
@@ -36,6 +38,11 @@ def _sources(source: str) -> list[str]:
     if source not in SOURCES:
         raise ValueError(f"unknown source {source!r}; use one of {', '.join(SOURCES)} or all")
     return [source]
+
+
+def _model(name: object) -> str | None:
+    """A missing model name reads back from DuckDB as NaN; JSON needs null."""
+    return name if isinstance(name, str) else None
 
 
 def preference_rows(store: Store, source: str = "all") -> tuple[pd.DataFrame, int, int]:
@@ -65,8 +72,8 @@ def preference_rows(store: Store, source: str = "all") -> tuple[pd.DataFrame, in
                 "prompt": prompt,
                 "chosen": chosen,
                 "rejected": rejected,
-                "model_chosen": r.model_a if a_wins else r.model_b,
-                "model_rejected": r.model_b if a_wins else r.model_a,
+                "model_chosen": _model(r.model_a if a_wins else r.model_b),
+                "model_rejected": _model(r.model_b if a_wins else r.model_a),
                 "pair_id": r.pair_id,
                 "source": ",".join(r.sources),
                 "annotators": list(r.annotators),
@@ -86,8 +93,13 @@ def export_dataset(store: Store, path: str | Path, fmt: str, source: str = "all"
     if fmt == "dpo-jsonl":
         with path.open("w", encoding="utf-8") as out:
             for row in frame.to_dict(orient="records"):
-                out.write(json.dumps(row, ensure_ascii=False) + "\n")
+                # pandas turns a missing model name back into NaN, which is not JSON.
+                row = {
+                    k: None if isinstance(v, float) and math.isnan(v) else v for k, v in row.items()
+                }
+                out.write(json.dumps(row, ensure_ascii=False, allow_nan=False) + "\n")
     else:
         frame.to_parquet(path, index=False)
     conversational = bool(len(frame)) and isinstance(frame["prompt"].iloc[0], list)
-    return ExportReport(str(path), len(frame), ties, both_bad, conversational)
+    skipped = store.skipped_only_pairs(_sources(source))
+    return ExportReport(str(path), len(frame), ties, both_bad, conversational, skipped)

@@ -47,6 +47,16 @@ def detect_format(row: dict) -> str | None:
     return None
 
 
+def _unicode(key: str, value: str) -> str:
+    """JSON can spell a lone surrogate (``"\\ud800"``); no database can store one."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        bad = value[exc.start].encode("unicode_escape").decode()
+        raise _Invalid(key, f"unpaired surrogate {bad} at character {exc.start}") from None
+    return value
+
+
 def _text(row: dict, key: str) -> str:
     if key not in row or row[key] is None:
         raise _Invalid(key, "missing (expected a non-empty string)")
@@ -55,7 +65,7 @@ def _text(row: dict, key: str) -> str:
         raise _Invalid(key, f"expected a non-empty string, got {type(value).__name__}")
     if not value.strip():
         raise _Invalid(key, "empty (expected a non-empty string)")
-    return value
+    return _unicode(key, value)
 
 
 def _optional_text(row: dict, *keys: str) -> str | None:
@@ -65,7 +75,7 @@ def _optional_text(row: dict, *keys: str) -> str | None:
             continue
         if not isinstance(value, str | int | float):
             raise _Invalid(key, f"expected a string, got {type(value).__name__}")
-        return str(value)
+        return _unicode(key, str(value))
     return None
 
 
@@ -79,7 +89,7 @@ def _messages(value: list, key: str) -> list[dict]:
             raise _Invalid(f"{key}[{i}].role", f"expected one of {', '.join(ROLES)}, got {role!r}")
         if not isinstance(content, str) or not content.strip():
             raise _Invalid(f"{key}[{i}].content", "expected a non-empty string")
-        turns.append({"role": role, "content": content})
+        turns.append({"role": role, "content": _unicode(f"{key}[{i}].content", content)})
     if not turns:
         raise _Invalid(key, "empty message list")
     return turns

@@ -50,6 +50,13 @@ def render_turns(turns: list[dict]) -> str:
     return "\n\n".join(f"{names[t['role']]}: {t['content']}" for t in turns)
 
 
+def _metadata_json(metadata: dict) -> str:
+    """Extra columns as JSON. A lone surrogate (legal in JSON text, not storable anywhere) becomes
+    '?', so an odd extra column never fails an import; the texts themselves are validated instead."""
+    text = json.dumps(metadata, ensure_ascii=False, default=str)
+    return text.encode("utf-8", errors="replace").decode("utf-8")
+
+
 class _Collector:
     """Accumulates normalised rows as table records, deduplicating by content id as it goes."""
 
@@ -73,9 +80,7 @@ class _Collector:
                 "n_turns": len(row.turns),
                 "source": self.source,
                 "category": row.category,
-                "metadata": json.dumps(row.metadata, ensure_ascii=False, default=str)
-                if row.metadata
-                else None,
+                "metadata": _metadata_json(row.metadata) if row.metadata else None,
             },
         )
         rids = []
@@ -107,9 +112,14 @@ class _Collector:
         )
         return key
 
-    def finish(self) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    def finish(
+        self, stored: dict[str, list[str]] | None = None
+    ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+        """``stored``: responses the project already holds for these prompts, so that outputs of
+        several models imported file by file are still paired with each other."""
+        stored = stored or {}
         for pid, rids in self.pending.items():
-            for a, b in pair_up(pid, rids, self.pair_config):
+            for a, b in pair_up(pid, stored.get(pid, []) + rids, self.pair_config):
                 self._pair(pid, a, b)
         frames = [
             pd.DataFrame(list(self.prompts.values()), columns=list(_PROMPT_COLS)),
@@ -186,5 +196,6 @@ def import_file(
     file_type, fmt, n_rows, collector, errors = parse_file(path, options)
     if errors and not options.skip_invalid:
         raise IngestError(errors)
-    counts = store.ingest_frames(*collector.finish())
+    stored = store.response_ids_by_prompt(list(collector.pending)) if collector.pending else {}
+    counts = store.ingest_frames(*collector.finish(stored))
     return ImportReport(path.name, file_type, fmt, n_rows, counts.as_dict(), errors)

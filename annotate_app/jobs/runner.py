@@ -151,7 +151,9 @@ class JobRunner:
         collect(self.store, job_dir, final)
 
     def _finish(self, job_id: str, job_dir: Path, kind, code: int) -> None:
-        if code == 0 and (job_dir / RESULT).exists():
+        # The worker writes result.json as its last act, so with it on disk a worker we did not
+        # start (the app restarted meanwhile; code -999) still finished its work.
+        if code in (0, -999) and (job_dir / RESULT).exists():
             result = json.loads((job_dir / RESULT).read_text(encoding="utf-8"))
             try:
                 if kind.collect:

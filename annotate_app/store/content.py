@@ -68,6 +68,16 @@ class ContentStore(StoreBase):
                 cur.unregister("incoming")
         return counts
 
+    def response_ids_by_prompt(self, prompt_ids: list[str]) -> dict[str, list[str]]:
+        """The stored response ids of each prompt: the pair builder pairs new responses with them."""
+        with self.cursor() as cur:
+            rows = cur.execute(
+                "SELECT prompt_id, list(id ORDER BY id) FROM responses "
+                "WHERE prompt_id IN (SELECT unnest(?::VARCHAR[])) GROUP BY prompt_id",
+                [prompt_ids],
+            ).fetchall()
+        return {pid: list(rids) for pid, rids in rows}
+
     def get_pair(self, pair_id: str) -> dict | None:
         """A pair with its conversation and both responses, ready to show or judge."""
         with self.cursor() as cur:

@@ -99,6 +99,19 @@ class LabelStore(StoreBase):
                 f"SELECT * FROM current_labels WHERE kind = 'label' {where} ORDER BY id", params
             ).df()
 
+    def skipped_only_pairs(self, sources: list[str]) -> int:
+        """Pairs the chosen sources skipped and never labeled: an export leaves them out and says so."""
+        with self.cursor() as cur:
+            return first_row(
+                cur.execute(
+                    "SELECT count(DISTINCT pair_id) FROM current_labels s WHERE kind = 'skip' "
+                    "AND source IN (SELECT unnest(?::VARCHAR[])) AND NOT EXISTS (SELECT 1 FROM "
+                    "current_labels l WHERE l.pair_id = s.pair_id AND l.kind = 'label' "
+                    "AND l.source IN (SELECT unnest(?::VARCHAR[])))",
+                    [sources, sources],
+                )
+            )[0]
+
     def export_rows(self, sources: list[str]) -> pd.DataFrame:
         """One row per pair labeled by the chosen sources: votes pooled across those sources.
 

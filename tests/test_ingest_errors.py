@@ -1,0 +1,222 @@
+"""Every kind of bad row: the error names file, line and field; a failed import writes nothing."""
+
+from __future__ import annotations
+
+import gzip
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from annotate_app.ingest import ImportOptions, IngestError, import_file
+from annotate_app.store import Store
+
+GOOD = {"prompt": "Which is larger, 2 or 3?", "response_a": "3", "response_b": "2"}
+
+
+def good(i: int) -> dict:
+    return {"prompt": f"question {i}", "chosen": f"right {i}", "rejected": f"wrong {i}"}
+
+
+def jsonl_bytes(rows: list[dict | bytes]) -> bytes:
+    return b"".join(
+        (r if isinstance(r, bytes) else json.dumps(r).encode("utf-8")) + b"\n" for r in rows
+    )
+
+
+def snapshot(store: Store) -> dict:
+    """Everything an import could touch, to prove a failed import changed nothing."""
+    return {
+        "stats": store.stats(),
+        "pairs": sorted(store.pairs_frame()["pair_id"]),
+        "events": store.label_events()[["id", "pair_id", "choice"]].values.tolist(),
+    }
+
+
+@pytest.fixture
+def seeded(store: Store, tmp_path: Path) -> Store:
+    """A project that already holds data, so 'unchanged' is a real check."""
+    path = tmp_path / "seed.jsonl"
+    path.write_bytes(jsonl_bytes([good(i) for i in range(5)]))
+    import_file(store, path)
+    return store
+
+
+# (bad line content, expected line number fragment, expected field, expected problem text)
+BAD_ROWS = [
+    (
+        b'{"prompt": "x", "chosen": "half \\ud800 a pair", "rejected": "b"}',
+        "chosen",
+        "unpaired surrogate",
+    ),
+    (b'{"prompt": "x", "chosen": "a", "rejected": ', None, "broken JSON"),
+    (json.dumps({"prompt": "x", "chosen": "a"}).encode(), "rejected", "missing"),
+    (json.dumps({"prompt": "x", "chosen": "  \n ", "rejected": "b"}).encode(), "chosen", "empty"),
+    (json.dumps({"prompt": 42, "chosen": "a", "rejected": "b"}).encode(), "prompt", "got int"),
+    (
+        json.dumps({"prompt": "x", "chosen": {"t": 1}, "rejected": "b"}).encode(),
+        "chosen",
+        "got dict",
+    ),
+    (b'{"prompt": "caf\xe9", "chosen": "a", "rejected": "b"}', None, "undecodable bytes"),
+    (b"[1, 2, 3]", None, "expected a JSON object, got list"),
+    (b'"just a string"', None, "expected a JSON object, got str"),
+    (
+        json.dumps({"prompt": "x", "chosen": "same", "rejected": "same"}).encode(),
+        "rejected",
+        "identical",
+    ),
+    (
+        json.dumps(
+            {"prompt": [{"role": "robot", "content": "hi"}], "chosen": "a", "rejected": "b"}
+        ).encode(),
+        "prompt[0].role",
+        "expected one of system, user, assistant",
+    ),
+    (
+        json.dumps(
+            {"prompt": [{"role": "assistant", "content": "hi"}], "chosen": "a", "rejected": "b"}
+        ).encode(),
+        "prompt",
+        "must end with a user turn",
+    ),
+    (
+        json.dumps(
+            {"prompt": "x", "chosen": [{"role": "user", "content": "a"}], "rejected": "b"}
+        ).encode(),
+        "chosen",
+        "must end with an assistant turn",
+    ),
+    (
+        json.dumps({"prompt": "x", "chosen": "a", "rejected": "b", "model_chosen": ["m"]}).encode(),
+        "model_chosen",
+        "expected a string",
+    ),
+]
+
+
+@pytest.mark.parametrize(("line", "field", "problem"), BAD_ROWS)
+def test_bad_row_fails_whole_import(
+    seeded: Store, tmp_path: Path, line: bytes, field, problem
+) -> None:
+    path = tmp_path / "bad.jsonl"
+    path.write_bytes(jsonl_bytes([good(10), good(11), line, good(12)]))
+    before = snapshot(seeded)
+    with pytest.raises(IngestError) as caught:
+        import_file(seeded, path)
+    (err,) = caught.value.errors
+    assert (err.file, err.line, err.field) == ("bad.jsonl", 3, field)
+    assert problem in err.problem
+    message = str(caught.value)
+    assert message.startswith("bad.jsonl:3: ") and problem in message
+    if field:
+        assert f"field '{field}'" in message
+    assert snapshot(seeded) == before
+
+
+@pytest.mark.parametrize(("line", "field", "problem"), BAD_ROWS[:8])
+def test_skip_invalid_imports_the_rest(
+    store: Store, tmp_path: Path, line: bytes, field, problem
+) -> None:
+    path = tmp_path / "bad.jsonl"
+    path.write_bytes(jsonl_bytes([good(1), line, good(2), good(3)]))
+    report = import_file(store, path, ImportOptions(skip_invalid=True))
+    assert report.added == {"prompts": 3, "responses": 6, "pairs": 3, "labels": 3}
+    assert [(e.line, e.field) for e in report.skipped] == [(2, field)]
+    assert "skipped 1 invalid rows" in report.summary()
+    assert set(store.pairs_frame()["prompt"]) == {"question 1", "question 2", "question 3"}
+
+
+def test_every_bad_row_is_reported(seeded: Store, tmp_path: Path) -> None:
+    path = tmp_path / "many.jsonl"
+    path.write_bytes(jsonl_bytes([good(20), *[b for b, _, _ in BAD_ROWS], good(21)]))
+    with pytest.raises(IngestError) as caught:
+        import_file(seeded, path)
+    assert [e.line for e in caught.value.errors] == list(range(2, 2 + len(BAD_ROWS)))
+    assert f"(and {len(BAD_ROWS) - 1} more invalid rows)" in str(caught.value)
+
+
+def test_csv_column_mismatch(seeded: Store, tmp_path: Path) -> None:
+    path = tmp_path / "bad.csv"
+    path.write_text(
+        'prompt,chosen,rejected\nq1,a1,b1\nq2,a2,b2,extra\n"multi\nline q3",a3,b3\nq4,a4\nq5,,b5\n',
+        encoding="utf-8",
+    )
+    before = snapshot(seeded)
+    with pytest.raises(IngestError) as caught:
+        import_file(seeded, path)
+    got = [(e.file, e.line, e.field) for e in caught.value.errors]
+    assert got == [("bad.csv", 3, None), ("bad.csv", 6, None), ("bad.csv", 7, "chosen")]
+    problems = [e.problem for e in caught.value.errors]
+    assert "more values than header columns" in problems[0]
+    assert "fewer values than header columns" in problems[1]
+    assert "empty" in problems[2]
+    assert snapshot(seeded) == before
+    report = import_file(seeded, path, ImportOptions(skip_invalid=True))
+    assert report.added["pairs"] == 2 and len(report.skipped) == 3
+    assert "multi\nline q3" in set(seeded.pairs_frame()["prompt"])
+
+
+def test_csv_undecodable_bytes(seeded: Store, tmp_path: Path) -> None:
+    path = tmp_path / "latin1.csv"
+    path.write_bytes(b"prompt,chosen,rejected\nq1,a1,b1\nq2,caf\xe9,b2\n")
+    before = snapshot(seeded)
+    with pytest.raises(IngestError, match=r"latin1.csv:3: undecodable bytes \(expected UTF-8\)"):
+        import_file(seeded, path)
+    assert snapshot(seeded) == before
+
+
+def test_corrupt_parquet(seeded: Store, tmp_path: Path) -> None:
+    good_file = tmp_path / "ok.parquet"
+    pd.DataFrame([good(30), good(31)]).to_parquet(good_file)
+    raw = good_file.read_bytes()
+    broken = tmp_path / "broken.parquet"
+    broken.write_bytes(raw[: len(raw) // 2])
+    before = snapshot(seeded)
+    for options in (ImportOptions(), ImportOptions(skip_invalid=True)):
+        with pytest.raises(IngestError, match="broken.parquet: unreadable Parquet"):
+            import_file(seeded, broken, options)
+    assert snapshot(seeded) == before
+
+
+def test_parquet_bad_values_name_row_and_field(seeded: Store, tmp_path: Path) -> None:
+    path = tmp_path / "rows.parquet"
+    pd.DataFrame([good(40), {**good(41), "chosen": None}, good(42)]).to_parquet(path)
+    with pytest.raises(IngestError, match=r"rows.parquet:2: field 'chosen': missing"):
+        import_file(seeded, path)
+
+
+def test_broken_gzip(seeded: Store, tmp_path: Path) -> None:
+    raw = gzip.compress(jsonl_bytes([good(50)] * 200))
+    path = tmp_path / "cut.jsonl.gz"
+    path.write_bytes(raw[: len(raw) // 2])
+    with pytest.raises(IngestError, match="cut.jsonl.gz: broken gzip data"):
+        import_file(seeded, path)
+
+
+@pytest.mark.parametrize(
+    ("content", "problem"),
+    [(b"", "the file has no rows"), (b"\n\n  \n", "the file has no rows")],
+)
+def test_empty_file(seeded: Store, tmp_path: Path, content: bytes, problem: str) -> None:
+    path = tmp_path / "empty.jsonl"
+    path.write_bytes(content)
+    with pytest.raises(IngestError, match=f"empty.jsonl: {problem}"):
+        import_file(seeded, path)
+
+
+def test_missing_file_and_folder(seeded: Store, tmp_path: Path) -> None:
+    with pytest.raises(IngestError, match="nope.jsonl: no such file"):
+        import_file(seeded, tmp_path / "nope.jsonl")
+    with pytest.raises(IngestError, match="is a folder"):
+        import_file(seeded, tmp_path)
+
+
+def test_all_rows_invalid_even_with_skip(seeded: Store, tmp_path: Path) -> None:
+    path = tmp_path / "allbad.jsonl"
+    path.write_bytes(b"not json\n[1]\n")
+    before = snapshot(seeded)
+    with pytest.raises(IngestError, match="allbad.jsonl:1: broken JSON"):
+        import_file(seeded, path, ImportOptions(skip_invalid=True))
+    assert snapshot(seeded) == before
