@@ -1,0 +1,325 @@
+"""Who labels what next: the human queue, leases, overlap, gold checks and progress.
+
+The label page asks ``next_assignment`` for a pair and answers through ``submit``/``skip``/``undo``;
+nothing here knows about Streamlit. The left/right order an annotator sees is fixed per
+(pair, annotator), so a reload shows the same screen, and it is stored with every answer so the
+recorded choice always refers to the pair's own A/B.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import random
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, fields
+from typing import Any
+
+from annotate_app import dispatcher
+from annotate_app.auth import Account, require_admin
+from annotate_app.dispatcher import Dispatcher
+from annotate_app.store import Store
+
+ASPECTS = ("helpfulness", "harmlessness", "honesty")
+
+# What the annotator presses, in the order shown: their choice about the LEFT (shown "A") response.
+SHOWN_CHOICES = {
+    "a_much": 2,
+    "a": 1,
+    "tie": 0,
+    "b": -1,
+    "b_much": -2,
+}
+
+
+@dataclass
+class LabelingSettings:
+    """Per-project settings of the label page, stored in the ``settings`` table under these keys."""
+
+    overlap_k: int = 1
+    gold_fraction: float = 0.0
+    aspects_enabled: bool = False
+    lease_minutes: int = 30
+    guidelines: str = ""
+    human_budget: int | None = None
+    queue_seed: str = "0"
+
+    @classmethod
+    def load(cls, store: Store) -> LabelingSettings:
+        saved = store.all_settings()
+        return cls(**{f.name: saved[f.name] for f in fields(cls) if f.name in saved})
+
+    def validate(self) -> None:
+        if self.overlap_k < 1:
+            raise ValueError(f"overlap_k must be 1 or more, got {self.overlap_k}")
+        if not 0.0 <= self.gold_fraction <= 1.0:
+            raise ValueError(f"gold_fraction must be between 0 and 1, got {self.gold_fraction}")
+        if self.lease_minutes < 1:
+            raise ValueError(f"lease_minutes must be 1 or more, got {self.lease_minutes}")
+        if self.human_budget is not None and self.human_budget < 0:
+            raise ValueError(f"human_budget must be 0 or more, got {self.human_budget}")
+
+    def save(self, store: Store, by: Account) -> None:
+        require_admin(by)
+        self.validate()
+        for key, value in asdict(self).items():
+            store.set_setting(key, value)
+
+
+@dataclass(frozen=True)
+class Assignment:
+    """One pair on one annotator's screen, in the order they see it."""
+
+    pair_id: str
+    left_side: str  # 'a' when the pair's response A is shown on the left
+    turns: list[dict]
+    left_text: str
+    right_text: str
+    shown_at: float  # time.time() when it was handed out; latency runs from here
+
+
+@dataclass(frozen=True)
+class Progress:
+    done_today: int
+    done_total: int
+    left: int
+
+    @property
+    def fraction(self) -> float:
+        seen = self.done_total + self.left
+        return self.done_total / seen if seen else 1.0
+
+
+def left_side_for(pair_id: str, annotator: str) -> str:
+    """A fair coin per (pair, annotator) that every reload of the page agrees on."""
+    digest = hashlib.blake2b(f"{pair_id}\x1f{annotator}".encode(), digest_size=1).digest()
+    return "a" if digest[0] % 2 == 0 else "b"
+
+
+def stored_choice(shown: int, left_side: str) -> int:
+    """Map a choice about the shown left/right order back to the pair's own A/B."""
+    return shown if left_side == "a" else -shown
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now()
+
+
+def _gold_turn(annotator: str, settings: LabelingSettings, done_total: int) -> bool:
+    """Whether this draw is a gold check: a coin weighted by gold_fraction, seeded by the
+    annotator's progress so tests can replay it and annotators cannot predict it."""
+    if settings.gold_fraction <= 0:
+        return False
+    rng = random.Random(f"{settings.queue_seed}\x1f{annotator}\x1f{done_total}")
+    return rng.random() < settings.gold_fraction
+
+
+def _dispatcher(store: Store, settings: LabelingSettings) -> Dispatcher:
+    return dispatcher.for_store(store, str(settings.queue_seed))
+
+
+def queue_changed(store: Store, settings: LabelingSettings | None = None) -> None:
+    """Reload the queue order now; otherwise route, priority and import changes show within the
+    dispatcher's refresh time."""
+    _dispatcher(store, settings or LabelingSettings.load(store)).reload()
+
+
+def write_leases_behind(store: Store) -> None:
+    """Leases on this store are written in batches by ``maintain_queue`` calls from now on, off the
+    path from an answer to the next pair; the app's service thread makes those calls."""
+    dispatcher.write_behind(store)
+
+
+def flush_leases(store: Store) -> None:
+    """Write the leases handed out so far to DuckDB now."""
+    dispatcher.flush(store)
+
+
+def maintain_queue(store: Store) -> None:
+    """Write pending leases and reload a stale queue order: the app's service thread calls this."""
+    dispatcher.maintain(store)
+
+
+def next_assignment(
+    store: Store,
+    annotator: str,
+    settings: LabelingSettings | None = None,
+    now: dt.datetime | None = None,
+) -> Assignment | None:
+    """The pair this annotator should see now, leased to them; None when their queue is empty.
+
+    A pair they already hold (an unexpired lease) comes back first, so a reload or an undo shows the
+    same pair. Otherwise a gold pair is mixed in at the project's gold fraction, and the rest comes
+    from the human queue in priority order.
+    """
+    settings = settings or LabelingSettings.load(store)
+    now = now or _now()
+    d = _dispatcher(store, settings)
+    held = d.held(annotator, now)
+    if held is None:
+        held = _lease_new(store, d, annotator, settings, now)
+        if held is None:
+            return None
+    pair_id, side = held
+    turns, a, b = store.shown_pair(pair_id)
+    return Assignment(
+        pair_id=pair_id,
+        left_side=side,
+        turns=turns,
+        left_text=a if side == "a" else b,
+        right_text=b if side == "a" else a,
+        shown_at=time.time(),
+    )
+
+
+def _lease_new(
+    store: Store, d: Dispatcher, annotator: str, settings: LabelingSettings, now: dt.datetime
+) -> tuple[str, str] | None:
+    """Lease a gold pair (at the gold fraction) or the queue's next pair: (pair, side)."""
+    kwargs: dict[str, Any] = dict(
+        now=now,
+        expires_at=now + dt.timedelta(minutes=settings.lease_minutes),
+        overlap=settings.overlap_k,
+        side_of=lambda pair: left_side_for(pair, annotator),
+    )
+    if settings.gold_fraction > 0:
+        _, done_total = store.label_counts(annotator, now)
+        if _gold_turn(annotator, settings, done_total):
+            gold = d.lease_next(annotator, gold=True, **kwargs)
+            if gold is not None:
+                return gold
+    return d.lease_next(annotator, gold=False, **kwargs)
+
+
+def _answer(
+    store: Store,
+    annotator: str,
+    assignment: Assignment,
+    settings: LabelingSettings | None,
+    kind: str,
+    write: Callable[[], int],
+) -> int:
+    """Claim the pair (refused when the lease ran out and others took it), commit, then mark it
+    answered; a failed write leaves the claim as it was."""
+    settings = settings or LabelingSettings.load(store)
+    d = _dispatcher(store, settings)
+    temporary = d.claim_for_answer(
+        annotator, assignment.pair_id, assignment.left_side, settings.overlap_k, _now()
+    )
+    try:
+        event = write()
+    except BaseException:
+        if temporary:
+            d.release(annotator, assignment.pair_id)
+        raise
+    d.answered(annotator, assignment.pair_id, kind)
+    return event
+
+
+def submit(
+    store: Store,
+    annotator: str,
+    assignment: Assignment,
+    *,
+    shown_choice: int | None,
+    both_bad: bool = False,
+    rationale: str | None = None,
+    aspects: dict[str, int] | None = None,
+    settings: LabelingSettings | None = None,
+) -> int:
+    """Record the annotator's answer about the shown order; returns the committed event id.
+
+    Raises ``LeaseLost`` (nothing written) when the lease expired and the pair is full without them.
+    """
+    if shown_choice is not None and shown_choice not in SHOWN_CHOICES.values():
+        raise ValueError(f"choice must be one of -2..2, got {shown_choice}")
+    unknown = set(aspects or {}) - set(ASPECTS)
+    if unknown:
+        raise ValueError(f"unknown aspects {sorted(unknown)}; use {ASPECTS}")
+    latency_ms = max(0, int((time.time() - assignment.shown_at) * 1000))
+    return _answer(
+        store,
+        annotator,
+        assignment,
+        settings,
+        "label",
+        lambda: store.add_label(
+            assignment.pair_id,
+            annotator,
+            choice=None
+            if shown_choice is None
+            else stored_choice(shown_choice, assignment.left_side),
+            both_bad=both_bad,
+            left_side=assignment.left_side,
+            rationale=(rationale or "").strip() or None,
+            aspects=aspects or None,
+            latency_ms=latency_ms,
+        ),
+    )
+
+
+def skip(
+    store: Store, annotator: str, assignment: Assignment, settings: LabelingSettings | None = None
+) -> int:
+    return _answer(
+        store,
+        annotator,
+        assignment,
+        settings,
+        "skip",
+        lambda: store.add_skip(assignment.pair_id, annotator, left_side=assignment.left_side),
+    )
+
+
+@dataclass(frozen=True)
+class Undone:
+    pair_id: str
+    back: bool  # False when an undone skip's pair went to other annotators meanwhile
+
+
+def undo(store: Store, annotator: str, settings: LabelingSettings | None = None) -> Undone | None:
+    """Take back the annotator's last label or skip and put that pair back on their screen.
+
+    A taken-back label always comes back (its place was theirs). A taken-back skip comes back only
+    when the pair still has room: with overlap 1, a pair another annotator took after the skip stays
+    theirs. Returns None when there is nothing to undo.
+    """
+    settings = settings or LabelingSettings.load(store)
+    pair_id = store.undo_last(annotator)
+    if pair_id is None:
+        return None
+    side = store.last_left_side(pair_id, annotator) or left_side_for(pair_id, annotator)
+    now = _now()
+    back = _dispatcher(store, settings).undone(
+        annotator,
+        pair_id,
+        overlap=settings.overlap_k,
+        side=side,
+        now=now,
+        expires_at=now + dt.timedelta(minutes=settings.lease_minutes),
+    )
+    return Undone(pair_id, back)
+
+
+def progress(
+    store: Store,
+    annotator: str,
+    settings: LabelingSettings | None = None,
+    now: dt.datetime | None = None,
+) -> Progress:
+    settings = settings or LabelingSettings.load(store)
+    now = now or _now()
+    midnight = now.replace(hour=0, minute=0, second=0, microsecond=0)
+    today, total = store.label_counts(annotator, midnight)
+    left = _dispatcher(store, settings).left(annotator, settings.overlap_k, now)
+    return Progress(done_today=today, done_total=total, left=left)
+
+
+def gold_accuracy(store: Store) -> dict[str, tuple[int, float]]:
+    """Per annotator: (gold pairs labeled, share that agree with the gold side)."""
+    frame = store.gold_frame()
+    return {
+        row.annotator: (int(row.gold_labeled), float(row.gold_accuracy))
+        for row in frame.itertuples(index=False)
+    }

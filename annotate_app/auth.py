@@ -1,0 +1,297 @@
+"""Accounts and roles: sign-in, bcrypt passwords, invites, attempt limits, and the admin check.
+
+Roles are enforced here, in the domain layer, so an admin-only action refuses an annotator even if a
+page forgot to hide it. A password is asked for when the account has one, or else when the project
+sets one (``project_password_hash`` in settings); a project with neither signs in by name only.
+
+Invite links carry a random token; only its SHA-256 is stored (in settings, under ``invite:<hash>``),
+with an expiry, and redeeming it deletes it, so a link works once. Failed sign-ins are counted per
+name and per browser session in the server's memory; too many in a window lock that key out for a
+while, which turns password guessing into hours per name.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import secrets
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass, field
+
+import bcrypt
+
+from annotate_app.store import Store
+
+ROLES = ("admin", "annotator")
+PROJECT_PASSWORD_KEY = "project_password_hash"
+IDLE_MINUTES_KEY = "session_idle_minutes"
+INVITE_PREFIX = "invite:"
+MAX_NAME = 64
+MAX_PASSWORD = 72  # bcrypt reads at most 72 bytes; longer ones are refused rather than truncated
+DEFAULT_IDLE_MINUTES = 60
+
+
+class AuthError(Exception):
+    """Sign-in refused; the message is safe to show (it never says which part was wrong)."""
+
+
+class NotAllowed(PermissionError):
+    """The signed-in account lacks the role an action needs."""
+
+
+@dataclass(frozen=True)
+class Account:
+    name: str
+    role: str
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == "admin"
+
+
+def hash_password(password: str) -> str:
+    if not password:
+        raise ValueError("a password cannot be empty")
+    if len(password.encode("utf-8")) > MAX_PASSWORD:
+        raise ValueError(f"a password can have at most {MAX_PASSWORD} bytes")
+    return bcrypt.hashpw(password.encode("utf-8"), bcrypt.gensalt()).decode("ascii")
+
+
+def check_password(password: str, hashed: str) -> bool:
+    """bcrypt's own comparison, which takes the same time whatever the mismatch."""
+    try:
+        return bcrypt.checkpw(password.encode("utf-8")[:MAX_PASSWORD], hashed.encode("ascii"))
+    except ValueError:
+        return False
+
+
+def clean_name(name: str) -> str:
+    name = " ".join(name.split())
+    if not name:
+        raise ValueError("a name cannot be empty")
+    if len(name) > MAX_NAME:
+        raise ValueError(f"a name can have at most {MAX_NAME} characters")
+    if name.startswith("import:"):
+        raise ValueError("names starting with 'import:' are reserved for imported labels")
+    return name
+
+
+def password_required(store: Store, name: str) -> bool:
+    """Whether signing in as ``name`` needs a password (the sign-in form asks only then)."""
+    row = store.get_annotator(name.strip())
+    if row is not None and row["password_hash"]:
+        return True
+    return bool(store.get_setting(PROJECT_PASSWORD_KEY))
+
+
+@dataclass(frozen=True)
+class AttemptLimits:
+    """How many failed sign-ins a name or a browser session may make in ``window_s`` before it is
+    locked out for ``lockout_s``."""
+
+    max_failures: int = 5
+    window_s: float = 300.0
+    lockout_s: float = 900.0
+
+
+@dataclass
+class SignInGuard:
+    """Failed sign-in counts of one server process, per key ("name:alice", "session:<id>")."""
+
+    limits: AttemptLimits = field(default_factory=AttemptLimits)
+    _failures: dict[str, deque[float]] = field(default_factory=dict)
+    _locked_until: dict[str, float] = field(default_factory=dict)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def check(self, keys: list[str], now: float | None = None) -> None:
+        now = time.monotonic() if now is None else now
+        with self._lock:
+            wait = max((self._locked_until.get(k, 0.0) - now for k in keys), default=0.0)
+        if wait > 0:
+            raise AuthError(
+                f"too many failed sign-ins; try again in {max(1, round(wait / 60))} minute(s)"
+            )
+
+    def failed(self, keys: list[str], now: float | None = None) -> None:
+        now = time.monotonic() if now is None else now
+        with self._lock:
+            for key in keys:
+                times = self._failures.setdefault(key, deque())
+                times.append(now)
+                while times and times[0] < now - self.limits.window_s:
+                    times.popleft()
+                if len(times) >= self.limits.max_failures:
+                    self._locked_until[key] = now + self.limits.lockout_s
+                    times.clear()
+
+    def succeeded(self, keys: list[str]) -> None:
+        with self._lock:
+            for key in keys:
+                self._failures.pop(key, None)
+
+
+def _guard_keys(name: str, session: str | None) -> list[str]:
+    keys = [f"name:{' '.join(name.split()).casefold()}"]
+    return keys + ([f"session:{session}"] if session else [])
+
+
+def sign_in(
+    store: Store,
+    name: str,
+    password: str | None = None,
+    *,
+    guard: SignInGuard | None = None,
+    session: str | None = None,
+) -> Account:
+    """The account for this name, if it exists, is active and the password (when needed) matches.
+
+    With a ``guard``, a name or session with too many recent failures is refused before any check,
+    so a locked-out guesser learns nothing. A project with no accounts at all has nobody to create
+    the first one, so its first sign-in becomes the admin.
+    """
+    keys = _guard_keys(name, session)
+    if guard is not None:
+        guard.check(keys)
+    try:
+        account = _check_credentials(store, name, password)
+    except AuthError:
+        if guard is not None:
+            guard.failed(keys)
+        raise
+    if guard is not None:
+        guard.succeeded(keys)
+    return account
+
+
+def _check_credentials(store: Store, name: str, password: str | None) -> Account:
+    try:
+        name = clean_name(name)
+    except ValueError as exc:
+        raise AuthError(str(exc)) from None
+    row = store.get_annotator(name)
+    if row is None:
+        if store.stats()["annotators"] == 0:
+            store.upsert_annotator(name, role="admin")
+            return Account(name, "admin")
+        raise AuthError("unknown name or wrong password; ask an admin for an account")
+    needed = row["password_hash"] or store.get_setting(PROJECT_PASSWORD_KEY)
+    if needed and not check_password(password or "", needed):
+        raise AuthError("unknown name or wrong password; ask an admin for an account")
+    if not row["active"]:
+        raise AuthError(f"the account {name!r} is disabled; ask an admin")
+    return Account(row["name"], row["role"])
+
+
+def current_account(store: Store, account: Account) -> Account | None:
+    """The account as the project has it now: None once it is disabled or deleted, and with its
+    current role. Pages call this on every run, so disabling someone ends their session at once."""
+    row = store.get_annotator(account.name)
+    if row is None or not row["active"]:
+        return None
+    return Account(row["name"], row["role"])
+
+
+def sign_in_external(store: Store, email: str) -> Account:
+    """An identity vouched for by the project's OpenID Connect provider (``st.login``): it still
+    needs an active account of that name, made by an admin, so the provider decides who someone
+    is and the project decides what they may do."""
+    row = store.get_annotator(" ".join(email.split()))
+    if row is None:
+        raise AuthError(f"no account for {email!r}; ask an admin to add it")
+    if not row["active"]:
+        raise AuthError(f"the account {email!r} is disabled; ask an admin")
+    return Account(row["name"], row["role"])
+
+
+def idle_minutes(store: Store) -> int:
+    """Minutes without any action after which a browser session is signed out."""
+    return int(store.get_setting(IDLE_MINUTES_KEY) or DEFAULT_IDLE_MINUTES)
+
+
+def set_idle_minutes(store: Store, by: Account, minutes: int) -> None:
+    require_admin(by)
+    if minutes < 1:
+        raise ValueError(f"the idle timeout must be 1 minute or more, got {minutes}")
+    store.set_setting(IDLE_MINUTES_KEY, int(minutes))
+
+
+_INVITE_LOCK = threading.Lock()
+
+
+def _token_key(token: str) -> str:
+    return INVITE_PREFIX + hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def create_invite(store: Store, by: Account, role: str = "annotator", hours: float = 72.0) -> str:
+    """A single-use token for a new account of ``role``; only its hash is stored."""
+    require_admin(by)
+    if role not in ROLES:
+        raise ValueError(f"role must be one of {ROLES}, got {role!r}")
+    if hours <= 0:
+        raise ValueError(f"an invite must last a positive time, got {hours} hours")
+    token = secrets.token_urlsafe(32)
+    expires = dt.datetime.now(dt.UTC) + dt.timedelta(hours=hours)
+    store.set_setting(
+        _token_key(token), {"role": role, "expires_at": expires.isoformat(), "by": by.name}
+    )
+    return token
+
+
+def redeem_invite(store: Store, token: str, name: str, password: str) -> Account:
+    """Create the invited account; the token is spent whether or not it had expired."""
+    with _INVITE_LOCK:
+        key = _token_key(token or "")
+        invite = store.get_setting(key)
+        if invite is None:
+            raise AuthError("this invite link is not valid (already used, or never issued)")
+        if dt.datetime.fromisoformat(invite["expires_at"]) < dt.datetime.now(dt.UTC):
+            store.set_setting(key, None)  # spent: a null value reads as no invite
+            raise AuthError("this invite link has expired; ask an admin for a new one")
+        try:
+            name = clean_name(name)
+            hashed = hash_password(password)
+        except ValueError as exc:
+            raise AuthError(str(exc)) from None
+        if store.get_annotator(name) is not None:
+            raise AuthError(f"the name {name!r} is taken; choose another")
+        store.set_setting(key, None)  # spent: a null value reads as no invite
+        store.upsert_annotator(name, role=invite["role"], password_hash=hashed)
+    return Account(name, invite["role"])
+
+
+def require_admin(account: Account | None) -> Account:
+    if account is None or not account.is_admin:
+        raise NotAllowed("this needs an admin account")
+    return account
+
+
+def create_account(
+    store: Store, by: Account, name: str, role: str = "annotator", password: str | None = None
+) -> Account:
+    require_admin(by)
+    if role not in ROLES:
+        raise ValueError(f"role must be one of {ROLES}, got {role!r}")
+    name = clean_name(name)
+    if store.get_annotator(name) is not None:
+        raise ValueError(f"an account named {name!r} already exists")
+    store.upsert_annotator(
+        name, role=role, password_hash=hash_password(password) if password else None
+    )
+    return Account(name, role)
+
+
+def set_active(store: Store, by: Account, name: str, active: bool) -> None:
+    require_admin(by)
+    if name == by.name and not active:
+        raise ValueError("you cannot disable your own account")
+    if store.get_annotator(name) is None:
+        raise ValueError(f"no account named {name!r}")
+    store.set_annotator_active(name, active)
+
+
+def set_project_password(store: Store, by: Account, password: str | None) -> None:
+    """Set (or with None/empty, clear) the password that accounts without their own one use."""
+    require_admin(by)
+    store.set_setting(PROJECT_PASSWORD_KEY, hash_password(password) if password else None)

@@ -1,0 +1,342 @@
+"""The server process's in-memory view of the human queue, so a pick never scans DuckDB.
+
+Picking a pair for an annotator and leasing it must be atomic across the app's sessions, or two
+annotators get the same pair. Doing that with a query under a lock made every pick wait for the
+others' queue scans (p95 about 1 s with 8 annotators). Here the lock guards only dictionaries:
+
+- ``order``: the human queue's pair ids in priority order, and the gold pairs. Routes, imports and
+  priorities change outside this module (jobs, the Data page), so the order is reloaded from DuckDB
+  when it is older than ``refresh_s`` (in the app by its service thread, off the answer path), and
+  at once when a pick finds nothing.
+- who answered what and who holds which lease. Only this process writes human answers and leases
+  (DuckDB lets one process hold the file), so after one load from DuckDB these are kept up to date
+  by the same calls that write them, and are exact.
+
+Every answer is written to DuckDB before the caller sees it. Leases are too, except in the app,
+which calls ``write_behind(store)``: there a lease is written in a batch by the app's service thread
+within a fraction of a second (a commit costs 5-15 ms here, and a lease is on the path from one answer to the next
+pair). A crash can lose only the leases of that last moment, and the next process cuts the previous
+process's leases to a short grace time anyway. The next process loads the same state.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+import time
+import weakref
+from dataclasses import dataclass, field
+
+from annotate_app.store import Store
+
+
+class LeaseLost(Exception):
+    """The answer came after the lease expired and the pair went to others meanwhile."""
+
+
+@dataclass
+class _Lease:
+    side: str
+    expires_at: dt.datetime
+
+
+@dataclass
+class _Order:
+    queue: list[str] = field(default_factory=list)
+    gold: list[str] = field(default_factory=list)
+    index: dict[str, int] = field(default_factory=dict)
+    loaded_at: float = 0.0
+
+
+class Dispatcher:
+    """One per Store (so per server process); use ``for_store``."""
+
+    def __init__(self, store: Store, seed: str, refresh_s: float, behind: bool = False) -> None:
+        self.store = store
+        self.behind = behind
+        self.seed = seed
+        self.refresh_s = refresh_s
+        self._lock = threading.Lock()
+        self._labeled: dict[str, set[str]] = {}  # pair -> annotators whose label is in force
+        self._done: dict[str, set[str]] = {}  # annotator -> pairs they labeled or skipped
+        self._leases: dict[str, dict[str, _Lease]] = {}  # pair -> annotator -> lease
+        self._holding: dict[str, str] = {}  # annotator -> the pair they were last leased
+        self._order = _Order()
+        self._floor: dict[int, int] = {}  # overlap -> every queue pair before it is full
+        self._full_count: dict[int, int] = {}  # overlap -> queue pairs with that many labels
+        self._pending: dict[tuple[str, str], _Lease] = {}  # leases not yet in DuckDB
+        self._flush_lock = threading.Lock()
+        self._load_answers()
+        self._reload_order()
+
+    # -- loading -------------------------------------------------------------------------------
+
+    def _load_answers(self) -> None:
+        for pair, annotator, kind in self.store.human_answers_in_force():
+            self._done.setdefault(annotator, set()).add(pair)
+            if kind == "label":
+                self._labeled.setdefault(pair, set()).add(annotator)
+        for pair, annotator, side, expires_at in self.store.lease_rows():
+            self._leases.setdefault(pair, {})[annotator] = _Lease(side, expires_at)
+            held = self._holding.get(annotator)
+            if held is None or self._leases[held][annotator].expires_at < expires_at:
+                self._holding[annotator] = pair
+
+    def _reload_order(self) -> None:
+        queue, gold = self.store.queue_order(self.seed)
+        order = _Order(queue, gold, {p: i for i, p in enumerate(queue)}, time.monotonic())
+        with self._lock:
+            self._order = order
+            self._floor.clear()
+            self._full_count.clear()
+
+    def reload_if_stale(self) -> None:
+        if time.monotonic() - self._order.loaded_at > self.refresh_s:
+            self._reload_order()
+
+    def reload(self) -> None:
+        """Reload the order now (after routes, imports or the seed changed)."""
+        self._reload_order()
+
+    # -- reads ---------------------------------------------------------------------------------
+
+    def _taken(self, pair: str, annotator: str, now: dt.datetime) -> int:
+        """Other annotators' labels and live leases on the pair."""
+        labeled = self._labeled.get(pair, set())
+        leased = {
+            a
+            for a, lease in self._leases.get(pair, {}).items()
+            if lease.expires_at > now and a not in labeled
+        }
+        return len(labeled - {annotator}) + len(leased - {annotator})
+
+    def held(self, annotator: str, now: dt.datetime) -> tuple[str, str] | None:
+        with self._lock:
+            return self._held(annotator, now)
+
+    def _held(self, annotator: str, now: dt.datetime) -> tuple[str, str] | None:
+        pair = self._holding.get(annotator)
+        if pair is None or pair in self._done.get(annotator, ()):
+            return None
+        lease = self._leases.get(pair, {}).get(annotator)
+        if lease is None or lease.expires_at <= now:
+            return None
+        return pair, lease.side
+
+    def left(self, annotator: str, overlap: int, now: dt.datetime) -> int:
+        """Queue pairs this annotator could still get: the queue minus pairs that are full or that
+        they answered. Pairs full by labels are counted incrementally; only this annotator's
+        answers and the leased pairs are visited, never the whole queue."""
+        with self._lock:
+            index = self._order.index
+            done = self._done.get(annotator, set())
+            closed = {
+                p
+                for p in (*done, *self._leases)
+                if p in index
+                and len(self._labeled.get(p, ())) < overlap
+                and (p in done or self._taken(p, annotator, now) >= overlap)
+            }
+            return len(index) - self._full(overlap) - len(closed)
+
+    def _full(self, overlap: int) -> int:
+        """Queue pairs with ``overlap`` labels or more (caller holds the lock)."""
+        if overlap not in self._full_count:
+            index = self._order.index
+            self._full_count[overlap] = sum(
+                1 for p, who in self._labeled.items() if p in index and len(who) >= overlap
+            )
+        return self._full_count[overlap]
+
+    def _labels_changed(self, pair: str, before: int, after: int) -> None:
+        if pair in self._order.index:
+            for k in self._full_count:
+                self._full_count[k] += (after >= k) - (before >= k)
+
+    # -- writes --------------------------------------------------------------------------------
+
+    def lease_next(
+        self,
+        annotator: str,
+        *,
+        gold: bool,
+        overlap: int,
+        now: dt.datetime,
+        expires_at: dt.datetime,
+        side_of,
+    ) -> tuple[str, str] | None:
+        """Reserve the first open pair in memory, write the lease, return (pair, left side)."""
+        if not self.behind:
+            self.reload_if_stale()  # the app's service thread does this off the answer path
+        picked = self._reserve(annotator, gold, overlap, now, expires_at, side_of)
+        if picked is None and self._order.loaded_at < time.monotonic() - 1.0:
+            self._reload_order()  # new imports or routes must not wait for the next refresh
+            picked = self._reserve(annotator, gold, overlap, now, expires_at, side_of)
+        if picked is not None:
+            self._write_behind(picked[0], annotator, picked[1], expires_at)
+        return picked
+
+    def _reserve(self, annotator, gold, overlap, now, expires_at, side_of):
+        with self._lock:
+            done = self._done.get(annotator, set())
+            if gold:
+                pair = next((p for p in self._order.gold if p not in done), None)
+            else:
+                pair = self._first_open(annotator, done, overlap, now)
+            if pair is None:
+                return None
+            side = side_of(pair)
+            self._leases.setdefault(pair, {})[annotator] = _Lease(side, expires_at)
+            self._holding[annotator] = pair
+            return pair, side
+
+    def _first_open(self, annotator: str, done: set[str], overlap: int, now) -> str | None:
+        queue = self._order.queue
+        start = self._floor.get(overlap, 0)
+        while start < len(queue) and len(self._labeled.get(queue[start], ())) >= overlap:
+            start += 1
+        self._floor[overlap] = start
+        for pair in queue[start:]:
+            if pair not in done and self._taken(pair, annotator, now) < overlap:
+                return pair
+        return None
+
+    def claim_for_answer(
+        self, annotator: str, pair: str, side: str, overlap: int, now: dt.datetime
+    ) -> bool:
+        """Before an answer is written: the annotator must hold a live lease on the pair, or the
+        pair must still have room for them. Then it stays reserved for them until ``answered``.
+        Returns True when the reservation is new (a failed write should ``release`` it)."""
+        with self._lock:
+            if pair in self._done.get(annotator, ()):
+                raise LeaseLost("you already answered this pair (in another tab?); not saved again")
+            lease = self._leases.get(pair, {}).get(annotator)
+            if lease is None or lease.expires_at <= now:
+                if self._taken(pair, annotator, now) >= overlap:
+                    raise LeaseLost(
+                        "this pair's lease ran out and it went to another annotator meanwhile; "
+                        "your answer was not saved"
+                    )
+                self._leases.setdefault(pair, {})[annotator] = _Lease(
+                    side, now + dt.timedelta(minutes=1)
+                )
+                return True
+            return False
+
+    def answered(self, annotator: str, pair: str, kind: str) -> None:
+        """After the answer (label or skip) is committed."""
+        with self._lock:
+            self._done.setdefault(annotator, set()).add(pair)
+            if kind == "label":
+                who = self._labeled.setdefault(pair, set())
+                before = len(who)
+                who.add(annotator)
+                self._labels_changed(pair, before, len(who))
+            self._leases.get(pair, {}).pop(annotator, None)
+
+    def release(self, annotator: str, pair: str) -> None:
+        """The answer failed: the pair is no longer reserved for this annotator."""
+        with self._lock:
+            self._leases.get(pair, {}).pop(annotator, None)
+
+    def undone(
+        self,
+        annotator: str,
+        pair: str,
+        *,
+        overlap: int,
+        side: str,
+        now: dt.datetime,
+        expires_at: dt.datetime,
+    ) -> bool:
+        """After an undo is committed: reopen the pair, and lease it back to the annotator when it
+        has room. An undone skip may find its pair taken by others meanwhile; then it stays theirs.
+        Returns whether the pair is back with the annotator."""
+        with self._lock:
+            self._done.get(annotator, set()).discard(pair)
+            who = self._labeled.get(pair, set())
+            before = len(who)
+            who.discard(annotator)
+            self._labels_changed(pair, before, len(who))
+            index = self._order.index.get(pair)
+            if index is not None:
+                for k, floor in self._floor.items():
+                    self._floor[k] = min(floor, index)
+            if self._taken(pair, annotator, now) >= overlap:
+                return False
+            self._leases.setdefault(pair, {})[annotator] = _Lease(side, expires_at)
+            self._holding[annotator] = pair
+        self._write_behind(pair, annotator, side, expires_at)
+        return True
+
+    # -- leases to DuckDB ----------------------------------------------------------------------
+
+    def _write_behind(self, pair: str, annotator: str, side: str, expires_at: dt.datetime) -> None:
+        with self._lock:
+            self._pending[(pair, annotator)] = _Lease(side, expires_at)
+        if not self.behind:
+            self.flush()
+
+    def flush(self) -> None:
+        """Write pending leases now. A lease whose pair was answered meanwhile is removed again
+        after the write, so its row never outlives the answer."""
+        with self._flush_lock:
+            with self._lock:
+                batch, self._pending = self._pending, {}
+            if not batch:
+                return
+            try:
+                self.store.put_leases(
+                    [(p, a, lease.side, lease.expires_at) for (p, a), lease in batch.items()]
+                )
+            except BaseException:
+                with self._lock:
+                    self._pending = {**batch, **self._pending}
+                raise
+            with self._lock:
+                stale = [(p, a) for p, a in batch if p in self._done.get(a, ())]
+            if stale:
+                self.store.delete_leases(stale)
+
+
+_REGISTRY: weakref.WeakKeyDictionary[Store, Dispatcher] = weakref.WeakKeyDictionary()
+_BEHIND: weakref.WeakSet[Store] = weakref.WeakSet()
+_REGISTRY_LOCK = threading.Lock()
+
+
+def for_store(store: Store, seed: str, refresh_s: float = 10.0) -> Dispatcher:
+    """The store's dispatcher, made on first use; a new queue seed makes a new one."""
+    with _REGISTRY_LOCK:
+        found = _REGISTRY.get(store)
+        if found is None or found.seed != seed:
+            if found is not None:
+                found.flush()
+            found = Dispatcher(store, seed, refresh_s, behind=store in _BEHIND)
+            _REGISTRY[store] = found
+        return found
+
+
+def write_behind(store: Store) -> None:
+    """From now on, this store's leases are written by ``flush`` calls (the app's service thread)."""
+    with _REGISTRY_LOCK:
+        _BEHIND.add(store)
+        if store in _REGISTRY:
+            _REGISTRY[store].behind = True
+
+
+def flush(store: Store) -> None:
+    """Write the store's pending leases, if it has a dispatcher."""
+    with _REGISTRY_LOCK:
+        found = _REGISTRY.get(store)
+    if found is not None:
+        found.flush()
+
+
+def maintain(store: Store) -> None:
+    """The app's service thread, a few times a second: write pending leases, and reload the queue
+    order when it is stale."""
+    with _REGISTRY_LOCK:
+        found = _REGISTRY.get(store)
+    if found is not None:
+        found.flush()
+        found.reload_if_stale()

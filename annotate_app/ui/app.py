@@ -1,0 +1,66 @@
+"""The Streamlit entry point: `streamlit run annotate_app/ui/app.py -- --db PROJECT.duckdb`.
+
+Every page is one module and one line in ``PAGES``; the router shows a signed-out visitor only the
+sign-in page, an annotator the labeling pages, and an admin everything.
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from annotate_app.ui import common
+from annotate_app.ui.common import PageSpec
+
+PAGES = (
+    PageSpec("views/label.py", "Label", ":material/compare_arrows:", "Labeling"),
+    PageSpec("views/my_stats.py", "My stats", ":material/person:", "Labeling"),
+    PageSpec("views/settings.py", "Project settings", ":material/tune:", "Admin", admin=True),
+    PageSpec("views/data.py", "Data", ":material/upload_file:", "Admin", admin=True),
+    PageSpec("views/annotators.py", "Annotators", ":material/group:", "Admin", admin=True),
+    PageSpec("views/jobs.py", "Jobs", ":material/pending_actions:", "Admin", admin=True),
+    PageSpec(
+        "annotate_app.ui.dashboard_page:render",
+        "Dashboard",
+        ":material/monitoring:",
+        "Insight",
+        admin=True,
+    ),
+    PageSpec(
+        "annotate_app.ui.leaderboard_page:render",
+        "Leaderboard",
+        ":material/leaderboard:",
+        "Insight",
+        admin=True,
+    ),
+    PageSpec(
+        "annotate_app.ui.judge_page:render", "AI judge", ":material/gavel:", "Insight", admin=True
+    ),
+    PageSpec(
+        "annotate_app.ui.routing_page:render",
+        "Routing",
+        ":material/alt_route:",
+        "Admin",
+        admin=True,
+    ),
+)
+SIGN_IN = PageSpec("views/sign_in.py", "Sign in", ":material/login:", "")
+
+
+def navigation() -> st.Page:
+    who = common.account()
+    if who is None:
+        return st.navigation([SIGN_IN.build(default=True)], position="hidden")
+    sections: dict[str, list[st.Page]] = {}
+    for spec in PAGES:
+        if spec.admin and not who.is_admin:
+            continue
+        sections.setdefault(spec.section, []).append(spec.build(default=spec is PAGES[0]))
+    with st.sidebar:
+        st.caption(f"Signed in as **{who.name}** ({who.role})")
+        st.button("Sign out", on_click=common.sign_out, key="sign-out")
+    return st.navigation(sections)
+
+
+st.set_page_config(page_title="annotate", page_icon=":material/compare_arrows:", layout="wide")
+common.services()  # open the project (and start the job poller) before any page runs
+navigation().run()

@@ -1,0 +1,1 @@
+"""One script per page of the app; ``app.py`` lists them."""

@@ -1,0 +1,177 @@
+"""Load: N annotators labeling at once against `annotate serve` on 127.0.0.1, in real browsers.
+
+For each N: build a project of open pairs (overlap 1), start `annotate serve`, and drive N browser
+contexts in one chromium (tests/load_driver.py): sign in, then a fixed number of keyboard answers
+each, with a think time between answers (uniform 0.5x-1.5x of --think). Latency per answer is
+measured in the page: keydown -> the next pair and "Saved (label #N)" on screen. After the server
+stops, DuckDB is checked: every acknowledged event id present, no extra label, no pair labeled twice.
+
+Baselines in the same run: a bare Streamlit fragment that swaps one marker on the same keys, with
+the same N browser contexts (what Streamlit and chromium cost on this machine right now), and the
+domain work alone (submit + next pair + progress) from N threads on one Store, without Streamlit.
+
+Run: .venv/bin/python bench/bench_load.py [--annotators 8 16] [--submits 12] [--think 1.0]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import statistics
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from annotate_app import assignment as queue  # noqa: E402
+from annotate_app.store import Store  # noqa: E402
+from tests import load_driver as ld  # noqa: E402
+
+
+def pct(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
+
+
+def load() -> float:
+    return os.getloadavg()[0]
+
+
+def browser_run(folder: Path, n: int, submits: int, think: float, pairs: int) -> dict:
+    names = [f"ann{k}" for k in range(n)]
+    db = ld.build_project(folder / f"load{n}.duckdb", pairs, names)
+    probe = folder / f"server-ms-{n}.txt"
+    proc, url = ld.start_server(db, folder / "work", env={"ANNOTATE_TIMING_LOG": str(probe)})
+    try:
+        cpu0 = ld.cpu_seconds(proc.pid)
+        result = asyncio.run(ld.drive(url, names, submits, think_s=think))
+        cpu = ld.cpu_seconds(proc.pid) - cpu0
+    finally:
+        ld.stop(proc)
+    server_ms = [float(line) for line in probe.read_text().split()]
+    with Store(db) as store:
+        labels = store.current_labels("human")
+        events = store.label_events()
+    label_ids = set(events.loc[events["kind"] == "label", "id"])
+    acked = result.acked
+    return {
+        "n": n,
+        "answers": len(result.latencies_ms),
+        "median": statistics.median(result.latencies_ms),
+        "p95": pct(result.latencies_ms, 0.95),
+        "server_median": statistics.median(server_ms),
+        "server_p95": pct(server_ms, 0.95),
+        "server_n": len(server_ms),
+        "per_s": len(acked) / result.wall_s,
+        "cpu_ms": cpu * 1000 / max(1, len(acked)),
+        "lost": len(set(acked) - label_ids),
+        "extra": len(label_ids) - len(set(acked)),
+        "twice": int(labels["pair_id"].duplicated().sum()),
+        "refused": sum(len(a.refused) + a.unanswered for a in result.annotators),
+        "load": load(),
+    }
+
+
+def floor_run(folder: Path, n: int, submits: int, think: float) -> dict:
+    proc, url = ld.start_floor(folder)
+    try:
+        cpu0 = ld.cpu_seconds(proc.pid)
+        result = asyncio.run(ld.drive(url, [f"f{k}" for k in range(n)], submits, think_s=think,
+                                      floor=True))  # fmt: skip
+        cpu = ld.cpu_seconds(proc.pid) - cpu0
+    finally:
+        ld.stop(proc)
+    return {
+        "n": n,
+        "answers": len(result.latencies_ms),
+        "median": statistics.median(result.latencies_ms),
+        "p95": pct(result.latencies_ms, 0.95),
+        "unanswered": sum(a.unanswered for a in result.annotators),
+        "cpu_ms": cpu * 1000 / max(1, len(result.latencies_ms)),
+        "load": load(),
+    }
+
+
+def domain_run(folder: Path, n: int, answers: int, pairs: int) -> dict:
+    """Submit + next pair + progress, as the label fragment does per answer, from n threads."""
+    names = [f"ann{k}" for k in range(n)]
+    db = ld.build_project(folder / f"domain{n}.duckdb", pairs, names)
+    times: list[float] = []
+    lock = threading.Lock()
+    with Store(db) as store:
+        settings = queue.LabelingSettings.load(store)
+
+        def work(name: str) -> None:
+            a = queue.next_assignment(store, name, settings)
+            for _ in range(answers):
+                t0 = time.perf_counter()
+                queue.submit(store, name, a, shown_choice=1, settings=settings)
+                a = queue.next_assignment(store, name, settings)
+                queue.progress(store, name, settings)
+                with lock:
+                    times.append((time.perf_counter() - t0) * 1000)
+
+        threads = [threading.Thread(target=work, args=(name,)) for name in names]
+        start = time.perf_counter()
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        wall = time.perf_counter() - start
+        twice = int(store.current_labels("human")["pair_id"].duplicated().sum())
+    return {
+        "n": n,
+        "median": statistics.median(times),
+        "p95": pct(times, 0.95),
+        "per_s": len(times) / wall,
+        "twice": twice,
+        "load": load(),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--annotators", type=int, nargs="+", default=[8, 16])
+    parser.add_argument("--submits", type=int, default=12, help="answers per annotator")
+    parser.add_argument("--think", type=float, default=1.0, help="mean seconds between answers")
+    parser.add_argument("--pairs", type=int, default=2000)
+    parser.add_argument("--domain-answers", type=int, default=40)
+    args = parser.parse_args()
+    rows = []
+    with tempfile.TemporaryDirectory(prefix="bench-load-") as tmp:
+        folder = Path(tmp)
+        for n in args.annotators:
+            f = floor_run(folder, n, args.submits, args.think)
+            print(f"floor {f}", flush=True)
+            b = browser_run(folder, n, args.submits, args.think, args.pairs)
+            print(f"app {b}", flush=True)
+            d = domain_run(folder, n, args.domain_answers, args.pairs)
+            print(f"domain {d}", flush=True)
+            rows.append((n, b, f, d))
+    print()
+    print(
+        "| annotators | server submit->next median / p95 | browser key->next median / p95 "
+        "| answers | labels/s | lost / extra / twice | refused | bare Streamlit key->next "
+        "median / p95 | browser app / bare p95 | server CPU ms per answer (app / bare) "
+        "| domain only, no think time, median / p95 | load avg (app, floor, domain) |"
+    )
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
+    for n, b, f, d in rows:
+        print(
+            f"| {n} | {b['server_median']:.0f} / {b['server_p95']:.0f} ms "
+            f"| {b['median']:.0f} / {b['p95']:.0f} ms | {b['answers']} | {b['per_s']:.1f} "
+            f"| {b['lost']} / {b['extra']} / {b['twice']} | {b['refused']} "
+            f"| {f['median']:.0f} / {f['p95']:.0f} ms | {b['p95'] / f['p95']:.2f} "
+            f"| {b['cpu_ms']:.0f} / {f['cpu_ms']:.0f} "
+            f"| {d['median']:.1f} / {d['p95']:.1f} ms "
+            f"| {b['load']:.1f}, {f['load']:.1f}, {d['load']:.1f} |"
+        )
+    print(f"\n{os.cpu_count()} cores; think time {args.think} s mean; {args.pairs} open pairs.")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,292 @@
+"""Drive N annotators against a running `annotate serve` in real browser sessions, on loopback only.
+
+One chromium, one browser context per annotator (Playwright's async API), keyboard answers only. An
+answer counts as acknowledged when the page shows "Saved (label #N)": N is the committed event id,
+so after the server stops the caller can check every acknowledged id against DuckDB. Latency is
+measured in the page, from the keydown to the first DOM change that shows both the new pair and the
+acknowledgement. Every loop is bounded (submits per annotator, timeouts per press).
+
+Used by tests/test_load.py, tests/test_durability.py and bench/bench_load.py.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import random
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from annotate_app.ingest import import_file
+from annotate_app.store import Store
+
+CHROMIUM = Path("/usr/bin/chromium")
+LAUNCH_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+READY = "[data-testid='stApp'][data-test-script-state='notRunning']"
+KEYS = ("1", "2", "4", "5")
+
+# Resolves with what the next render showed: ms from the keydown, the new pair, the ack or error.
+ARM = r"""([prevPair, prevAck, floor]) => {
+  const main = document.querySelector("[data-testid='stMain']");
+  window.__res = new Promise((resolve) => {
+    let t0 = null;
+    window.addEventListener('keydown', () => { t0 = performance.now(); },
+                            {capture: true, once: true});
+    const check = () => {
+      const text = main.textContent;
+      const m = text.match(/PAIR-(\d+)-/);
+      const s = text.match(/Saved \(label #(\d+)\)/);
+      const bad = text.match(/Not saved[^·]*/);
+      const pair = m ? m[1] : null;
+      const ack = s ? s[1] : null;
+      const moved = pair !== prevPair || text.includes("You're done");
+      if (t0 !== null && moved && (floor || bad || (ack && ack !== prevAck))) {
+        obs.disconnect();
+        resolve({ms: performance.now() - t0, pair, ack, error: bad ? bad[0] : null});
+      }
+    };
+    const obs = new MutationObserver(check);
+    obs.observe(main, {subtree: true, childList: true, characterData: true});
+  });
+}"""
+
+
+@dataclass
+class Annotator:
+    name: str
+    acked: list[int] = field(default_factory=list)  # committed event ids the page confirmed
+    latencies_ms: list[float] = field(default_factory=list)
+    refused: list[str] = field(default_factory=list)  # "Not saved" messages shown
+    unanswered: int = 0  # presses with no answer before the timeout (e.g. the server was killed)
+    first_total: int | None = None  # "total N" on the first screen after sign-in
+
+
+@dataclass
+class LoadResult:
+    annotators: list[Annotator]
+    wall_s: float
+
+    @property
+    def acked(self) -> list[int]:
+        return [e for a in self.annotators for e in a.acked]
+
+    @property
+    def latencies_ms(self) -> list[float]:
+        return [ms for a in self.annotators for ms in a.latencies_ms]
+
+    def pct(self, q: float) -> float:
+        ordered = sorted(self.latencies_ms)
+        return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
+
+
+def build_project(db: Path, n_pairs: int, names: list[str], overlap: int = 1) -> Path:
+    """Open pairs whose texts carry PAIR-<i>-a / PAIR-<i>-b markers, and the accounts."""
+    data = db.parent / f"{db.stem}-pairs.jsonl"
+    with data.open("w", encoding="utf-8") as f:
+        for i in range(n_pairs):
+            row = {
+                "prompt": f"Prompt {i}: explain topic {i % 97} briefly.",
+                "response_a": f"PAIR-{i}-a. " + "A first answer with a few sentences. " * 6,
+                "response_b": f"PAIR-{i}-b. " + "A second answer, worded differently. " * 6,
+            }
+            f.write(json.dumps(row) + "\n")
+    with Store(db) as store:
+        import_file(store, data)
+        for name in names:
+            store.upsert_annotator(name)
+        store.set_setting("overlap_k", overlap)
+    data.unlink()
+    return db
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_server(db: Path, work: Path, port: int | None = None, env: dict | None = None):
+    """`annotate serve` on 127.0.0.1 in its own process group; returns (process, url)."""
+    port = port or free_port()
+    annotate = shutil.which("annotate", path=str(Path(sys.executable).parent))
+    proc = subprocess.Popen(
+        [annotate, "--db", str(db), "serve", "--port", str(port), "--address", "127.0.0.1"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+        env={**os.environ, "ANNOTATE_WORK_DIR": str(work), **(env or {})},
+    )
+    return proc, wait_healthy(proc, f"http://127.0.0.1:{port}")
+
+
+def start_floor(folder: Path):
+    """The baseline: a bare Streamlit fragment that swaps one marker on the same keys, no DB."""
+    app = folder / "floor_app.py"
+    app.write_text(
+        "import streamlit as st\n"
+        "st.session_state.setdefault('i', 0)\n"
+        "def bump():\n"
+        "    st.session_state.i += 1\n"
+        "@st.fragment\n"
+        "def panel():\n"
+        "    st.markdown(f'PAIR-{st.session_state.i}- text')\n"
+        f"    for key in {KEYS!r}:\n"
+        "        st.button(f'choice {key}', key=key, shortcut=key, on_click=bump)\n"
+        "panel()\n",
+        encoding="utf-8",
+    )
+    port = free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", str(app), "--server.port", str(port),
+         "--server.address", "127.0.0.1", "--server.headless", "true",
+         "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )  # fmt: skip
+    return proc, wait_healthy(proc, f"http://127.0.0.1:{port}")
+
+
+def wait_healthy(proc: subprocess.Popen, url: str, timeout_s: float = 60) -> str:
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            urllib.request.urlopen(f"{url}/_stcore/health", timeout=1).read()
+            return url
+        except OSError:
+            if proc.poll() is not None or time.monotonic() > deadline:
+                stop(proc)
+                raise RuntimeError(f"server for {url} did not start") from None
+            time.sleep(0.2)
+
+
+def stop(proc: subprocess.Popen) -> None:
+    if proc.poll() is None:
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(timeout=10)
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds the process has used so far (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def kill9(proc: subprocess.Popen) -> None:
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait(timeout=10)
+
+
+async def _one(
+    browser,
+    url: str,
+    who: Annotator,
+    submits: int,
+    think_s: float,
+    press_timeout_s: float,
+    halt: asyncio.Event,
+    floor: bool,
+    rng: random.Random,
+) -> None:
+    context = await browser.new_context(viewport={"width": 1300, "height": 900})
+    try:
+        page = await context.new_page()
+        await page.goto(url)
+        await page.wait_for_selector(READY, timeout=60000)
+        if not floor:
+            await page.get_by_label("Name").fill(who.name)
+            await page.get_by_role("button", name="Sign in").click()
+            await page.get_by_text("left in your queue").wait_for(timeout=60000)
+            await page.wait_for_selector(READY, timeout=60000)
+            text = await page.locator("[data-testid='stMain']").text_content()
+            who.first_total = int(text.split("total ", 1)[1].split()[0].strip("*"))
+        else:
+            await page.get_by_text("PAIR-0-").wait_for(timeout=60000)
+        prev_ack = None
+        for i in range(submits):
+            if halt.is_set():
+                return
+            await asyncio.sleep(think_s * rng.uniform(0.5, 1.5))
+            await page.wait_for_selector(READY, timeout=press_timeout_s * 1000)
+            text = await page.locator("[data-testid='stMain']").text_content()
+            if "PAIR-" not in text:
+                return  # this annotator's queue is empty
+            prev_pair = text.split("PAIR-", 1)[1].split("-", 1)[0]
+            await page.evaluate(ARM, [prev_pair, prev_ack, floor])
+            await page.keyboard.press(KEYS[i % len(KEYS)])
+            got = await page.evaluate(
+                "t => Promise.race([window.__res, new Promise(r => setTimeout(() => r(null), t))])",
+                press_timeout_s * 1000,
+            )
+            if got is None:
+                who.unanswered += 1
+                return
+            who.latencies_ms.append(float(got["ms"]))
+            if got["error"]:
+                who.refused.append(got["error"])
+            elif not floor:
+                prev_ack = got["ack"]
+                who.acked.append(int(got["ack"]))
+    except Exception:  # noqa: BLE001 - a killed server ends this session; the caller counts
+        if not halt.is_set():
+            raise
+    finally:
+        await context.close()
+
+
+async def drive(
+    url: str,
+    names: list[str],
+    submits: int,
+    *,
+    think_s: float = 0.0,
+    press_timeout_s: float = 20.0,
+    halt: asyncio.Event | None = None,
+    floor: bool = False,
+    seed: int = 0,
+    on_start: Callable[[list[Annotator]], None] | None = None,
+) -> LoadResult:
+    """Run every annotator at once for up to ``submits`` answers each; ``on_start`` gets the live
+    per-annotator records (a watcher can act on the acknowledgements so far)."""
+    from playwright.async_api import async_playwright
+
+    halt = halt or asyncio.Event()
+    people = [Annotator(n) for n in names]
+    if on_start is not None:
+        on_start(people)
+    rng = random.Random(seed)
+    async with async_playwright() as p:
+        browser = await p.chromium.launch(executable_path=str(CHROMIUM), args=LAUNCH_ARGS)
+        try:
+            t0 = time.perf_counter()
+            await asyncio.gather(
+                *(
+                    _one(browser, url, a, submits, think_s, press_timeout_s, halt, floor,
+                         random.Random(rng.random()))
+                    for a in people
+                )
+            )  # fmt: skip
+            wall = time.perf_counter() - t0
+        finally:
+            await browser.close()
+    return LoadResult(people, wall)

@@ -1,0 +1,124 @@
+"""Access control in the domain layer: roles, invites, sign-in attempt limits, live account checks."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+
+import pytest
+
+from annotate_app import access, auth
+from annotate_app.ingest import import_file
+from annotate_app.store import Store
+
+ADMIN = auth.Account("root", "admin")
+ALICE = auth.Account("alice", "annotator")
+
+
+@pytest.fixture
+def project(store: Store, tmp_path: Path) -> Store:
+    rows = [{"prompt": f"q{i}", "response_a": f"a{i}", "response_b": f"b{i}"} for i in range(3)]
+    data = tmp_path / "p.jsonl"
+    data.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    import_file(store, data)
+    store.upsert_annotator("root", role="admin")
+    store.upsert_annotator("alice")
+    pairs = list(store.pairs_frame()["pair_id"])
+    store.add_label(pairs[0], "alice", choice=1)
+    store.add_label(pairs[1], "bob", choice=-1)
+    return store
+
+
+def test_annotators_cannot_read_others_labels_verdicts_or_exports(project, tmp_path) -> None:
+    assert set(access.label_events(project, ALICE, "alice")["annotator"]) == {"alice"}
+    with pytest.raises(PermissionError):
+        access.label_events(project, ALICE, "bob")
+    with pytest.raises(PermissionError):
+        access.label_events(project, ALICE)  # everyone's
+    calls = (
+        lambda by: access.labels(project, by),
+        lambda by: access.judge_verdicts(project, by),
+        lambda by: access.export_dataset(project, by, tmp_path / "out.jsonl", "dpo-jsonl"),
+        lambda by: access.export_bytes(project, by, "dpo-jsonl"),
+        lambda by: auth.create_invite(project, by),
+        lambda by: auth.set_idle_minutes(project, by, 5),
+    )
+    for call in calls:
+        with pytest.raises(PermissionError):
+            call(ALICE)
+    assert not (tmp_path / "out.jsonl").exists(), "refused before anything was written"
+    for call in calls:
+        call(ADMIN)  # the same calls work for an admin
+    assert set(access.label_events(project, ADMIN)["annotator"]) == {"alice", "bob"}
+
+
+def test_invite_links_work_once_and_expire(project) -> None:
+    token = auth.create_invite(project, ADMIN, role="annotator", hours=1)
+    stored = json.dumps(project.all_settings())
+    assert token not in stored, "only the token's hash is stored"
+    dan = auth.redeem_invite(project, token, "dan", "pw-dan")
+    assert dan == auth.Account("dan", "annotator")
+    assert auth.sign_in(project, "dan", "pw-dan") == dan
+    with pytest.raises(auth.AuthError, match="not valid"):
+        auth.redeem_invite(project, token, "dan2", "pw")
+    with pytest.raises(auth.AuthError, match="not valid"):
+        auth.redeem_invite(project, "guessed-token", "eve", "pw")
+    taken = auth.create_invite(project, ADMIN)
+    with pytest.raises(auth.AuthError, match="taken"):
+        auth.redeem_invite(project, taken, "alice", "pw")
+    old = auth.create_invite(project, ADMIN, hours=1)
+    key = auth.INVITE_PREFIX + __import__("hashlib").sha256(old.encode()).hexdigest()
+    invite = project.get_setting(key)
+    invite["expires_at"] = (dt.datetime.now(dt.UTC) - dt.timedelta(seconds=1)).isoformat()
+    project.set_setting(key, invite)
+    with pytest.raises(auth.AuthError, match="expired"):
+        auth.redeem_invite(project, old, "late", "pw")
+    with pytest.raises(auth.AuthError, match="not valid"):
+        auth.redeem_invite(project, old, "late", "pw")
+    assert project.get_annotator("late") is None
+
+
+def test_sign_in_attempts_are_limited_per_name_and_session(project) -> None:
+    auth.create_account(project, ADMIN, "erin", password="right")
+    guard = auth.SignInGuard(auth.AttemptLimits(max_failures=3, window_s=60, lockout_s=600))
+    for _ in range(3):
+        with pytest.raises(auth.AuthError, match="wrong password"):
+            auth.sign_in(project, "erin", "guess", guard=guard, session="s1")
+    with pytest.raises(auth.AuthError, match="too many"):
+        auth.sign_in(project, "erin", "right", guard=guard, session="s2")  # the name is locked
+    with pytest.raises(auth.AuthError, match="too many"):
+        auth.sign_in(project, "alice", None, guard=guard, session="s1")  # so is the session
+    assert auth.sign_in(project, "alice", None, guard=guard, session="s3") == ALICE
+    # The lockout ends.
+    later = guard.limits.lockout_s + 1
+    guard.check(["name:erin"], now=__import__("time").monotonic() + later)
+    # Failures spread wider than the window never add up to a lockout.
+    spread = auth.SignInGuard(auth.AttemptLimits(max_failures=2, window_s=10, lockout_s=600))
+    spread.failed(["name:x"], now=0.0)
+    spread.failed(["name:x"], now=20.0)
+    spread.check(["name:x"], now=21.0)
+
+
+def test_passwords_are_bcrypt_and_bounded(project) -> None:
+    hashed = auth.hash_password("pw")
+    assert hashed.startswith("$2") and "pw" not in hashed
+    assert auth.check_password("pw", hashed) and not auth.check_password("pW", hashed)
+    assert not auth.check_password("pw", "not a hash")
+    with pytest.raises(ValueError, match="at most 72"):
+        auth.hash_password("x" * 73)
+
+
+def test_a_disabled_or_demoted_account_loses_access_at_once(project) -> None:
+    auth.create_account(project, ADMIN, "fay", role="admin")
+    fay = auth.Account("fay", "admin")
+    assert auth.current_account(project, fay) == fay
+    project.upsert_annotator("fay", role="annotator")
+    assert auth.current_account(project, fay) == auth.Account("fay", "annotator")
+    auth.set_active(project, ADMIN, "fay", False)
+    assert auth.current_account(project, fay) is None
+    with pytest.raises(auth.AuthError, match="disabled"):
+        auth.sign_in_external(project, "fay")
+    with pytest.raises(auth.AuthError, match="no account"):
+        auth.sign_in_external(project, "stranger@example.org")
+    assert auth.sign_in_external(project, "alice") == ALICE

@@ -1,0 +1,360 @@
+"""Assignment and accounts on a real project file: leases, overlap, gold checks, undo, progress."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import threading
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from annotate_app import assignment as queue
+from annotate_app import auth
+from annotate_app.assignment import LabelingSettings, left_side_for, stored_choice
+from annotate_app.dispatcher import LeaseLost
+from annotate_app.ingest import import_file
+from annotate_app.store import Store
+
+ADMIN = auth.Account("root", "admin")
+N_PAIRS = 24
+N_GOLD = 6
+
+
+def _write(path: Path, rows: list[dict]) -> Path:
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    return path
+
+
+@pytest.fixture
+def project(store: Store, tmp_path: Path) -> Store:
+    """N_PAIRS open pairs and N_GOLD gold pairs (imported with a known winner)."""
+    open_rows = [
+        {"prompt": f"open {i}", "response_a": f"left {i}", "response_b": f"right {i}"}
+        for i in range(N_PAIRS)
+    ]
+    gold_rows = [
+        {"prompt": f"gold {i}", "chosen": f"good {i}", "rejected": f"bad {i}"}
+        for i in range(N_GOLD)
+    ]
+    import_file(store, _write(tmp_path / "open.jsonl", open_rows))
+    import_file(store, _write(tmp_path / "gold.jsonl", gold_rows))
+    for name in ("alice", "bob", "carol"):
+        store.upsert_annotator(name)
+    return store
+
+
+def _settings(**kw) -> LabelingSettings:
+    return LabelingSettings(**kw)
+
+
+def _gold_ids(store: Store) -> set[str]:
+    events = store.label_events()
+    return set(events.loc[events["source"] == "import", "pair_id"])
+
+
+def _label_all(store: Store, annotator: str, settings: LabelingSettings) -> list[str]:
+    got = []
+    while (a := queue.next_assignment(store, annotator, settings)) is not None:
+        got.append(a.pair_id)
+        queue.submit(store, annotator, a, shown_choice=1)
+    return got
+
+
+def test_overlap_one_never_gives_a_pair_to_two_annotators(project: Store) -> None:
+    s = _settings()
+    a = queue.next_assignment(project, "alice", s)
+    b = queue.next_assignment(project, "bob", s)
+    assert a.pair_id != b.pair_id
+    # A reload shows the held pair again, in the same order.
+    again = queue.next_assignment(project, "alice", s)
+    assert (again.pair_id, again.left_side) == (a.pair_id, a.left_side)
+    queue.submit(project, "alice", a, shown_choice=2)
+    rest_alice = _label_all(project, "alice", s)
+    rest_bob = _label_all(project, "bob", s)
+    assert rest_bob[0] == b.pair_id, "bob's held pair stayed his"
+    labeled = [a.pair_id, *rest_alice, *rest_bob]
+    assert len(labeled) == len(set(labeled)) == N_PAIRS
+
+
+def test_concurrent_sessions_get_distinct_pairs(project: Store) -> None:
+    s = _settings()
+    got: dict[str, list[str]] = {}
+    errors: list[BaseException] = []
+
+    def worker(name: str) -> None:
+        try:
+            got[name] = _label_all(project, name, s)
+        except BaseException as exc:  # noqa: BLE001 - surfaced by the assert below
+            errors.append(exc)
+
+    names = [f"w{i}" for i in range(6)]
+    threads = [threading.Thread(target=worker, args=(n,)) for n in names]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    assert not errors
+    every = [p for n in names for p in got[n]]
+    assert len(every) == N_PAIRS
+    assert len(set(every)) == N_PAIRS
+
+
+def test_overlap_k_gives_each_pair_k_distinct_annotators(project: Store) -> None:
+    s = _settings(overlap_k=2)
+    held = [queue.next_assignment(project, n, s).pair_id for n in ("dan", "erin")]
+    per_annotator = {}
+    for n in ("alice", "bob", "carol"):
+        expected = queue.progress(project, n, s).left
+        per_annotator[n] = _label_all(project, n, s)
+        assert len(per_annotator[n]) == expected, "the queue size counts what can be labeled"
+    for n, pair in zip(("dan", "erin"), held, strict=True):
+        queue.submit(project, n, queue.next_assignment(project, n, s), shown_choice=1)
+        per_annotator[n] = [pair]
+    for pairs in per_annotator.values():
+        assert len(pairs) == len(set(pairs)), "nobody gets the same pair twice"
+    counts: dict[str, int] = {}
+    for pairs in per_annotator.values():
+        for p in pairs:
+            counts[p] = counts.get(p, 0) + 1
+    assert len(counts) == N_PAIRS
+    assert set(counts.values()) == {2}
+
+
+def test_skip_and_label_never_come_back_but_undo_does(project: Store) -> None:
+    s = _settings()
+    first = queue.next_assignment(project, "alice", s)
+    queue.skip(project, "alice", first)
+    second = queue.next_assignment(project, "alice", s)
+    assert second.pair_id != first.pair_id
+    queue.submit(project, "alice", second, shown_choice=0, rationale="  close call ")
+    third = queue.next_assignment(project, "alice", s)
+    assert third.pair_id not in {first.pair_id, second.pair_id}
+    assert queue.undo(project, "alice", s) == queue.Undone(second.pair_id, back=True)
+    back = queue.next_assignment(project, "alice", s)
+    assert (back.pair_id, back.left_side) == (second.pair_id, second.left_side)
+    queue.submit(project, "alice", back, shown_choice=1)
+    assert queue.next_assignment(project, "alice", s).pair_id == third.pair_id
+    rest = _label_all(project, "alice", s)
+    assert first.pair_id not in rest and second.pair_id not in rest
+    events = project.label_events("alice")
+    assert list(events["kind"][:4]) == ["skip", "label", "undo", "label"]
+    assert events["rationale"][1] == "close call"
+    assert queue.undo(project, "nobody", s) is None
+
+
+def test_choices_map_back_through_the_shown_order(project: Store) -> None:
+    s = _settings()
+    seen_sides = set()
+    for shown in (2, 1, 0, -1, -2):
+        a = queue.next_assignment(project, "alice", s)
+        pair = project.get_pair(a.pair_id)
+        assert a.left_text == (pair["text_a"] if a.left_side == "a" else pair["text_b"])
+        assert a.right_text == (pair["text_b"] if a.left_side == "a" else pair["text_a"])
+        event = queue.submit(project, "alice", a, shown_choice=shown, aspects={"honesty": 1})
+        row = project.label_events("alice").set_index("id").loc[event]
+        assert row["left_side"] == a.left_side == left_side_for(a.pair_id, "alice")
+        assert row["choice"] == (shown if a.left_side == "a" else -shown)
+        assert row["latency_ms"] >= 0
+        seen_sides.add(a.left_side)
+    assert stored_choice(2, "b") == -2 and stored_choice(-1, "a") == -1
+    sides = [left_side_for(f"p{i}", "alice") for i in range(400)]
+    assert 150 < sides.count("a") < 250, "the left/right coin is fair"
+    with pytest.raises(ValueError, match="aspects"):
+        queue.submit(project, "alice", a, shown_choice=1, aspects={"style": 1})
+
+
+def test_both_bad_stores_no_choice(project: Store) -> None:
+    a = queue.next_assignment(project, "alice", _settings())
+    queue.submit(project, "alice", a, shown_choice=None, both_bad=True)
+    row = project.label_events("alice").iloc[-1]
+    assert bool(row["both_bad"]) and pd.isna(row["choice"])
+
+
+def test_leases_expire(project: Store) -> None:
+    s = _settings(lease_minutes=5)
+    t0 = dt.datetime.now()
+    mine = queue.next_assignment(project, "alice", s, now=t0)
+    taken_by_bob = set()
+    for _ in range(N_PAIRS - 1):
+        b = queue.next_assignment(project, "bob", s, now=t0)
+        taken_by_bob.add(b.pair_id)
+        queue.skip(project, "bob", b)
+    assert mine.pair_id not in taken_by_bob
+    assert queue.next_assignment(project, "bob", s, now=t0) is None
+    later = queue.next_assignment(project, "bob", s, now=t0 + dt.timedelta(minutes=6))
+    assert later.pair_id == mine.pair_id
+
+
+def test_route_priority_orders_the_queue_and_ai_routes_leave_it(project: Store) -> None:
+    pairs = sorted(set(project.pairs_frame()["pair_id"]) - _gold_ids(project))
+    with project.transaction() as cur:  # what the routing job writes
+        cur.execute(
+            "INSERT INTO routes (pair_id, route, priority, policy) VALUES "
+            "(?, 'human', 5, 't'), (?, 'human', 9, 't'), (?, 'ai', 99, 't'), (?, 'hold', 50, 't')",
+            pairs[:4],
+        )
+    s = _settings()
+    queue.queue_changed(project, s)
+    assert queue.progress(project, "alice", s).left == N_PAIRS - 2
+    order = _label_all(project, "alice", s)
+    assert order[:2] == [pairs[1], pairs[0]]
+    assert pairs[2] not in order and pairs[3] not in order
+    assert len(order) == N_PAIRS - 2
+    # Unrouted pairs follow a seeded random order, not id order.
+    assert order[2:] != sorted(order[2:])
+
+
+def test_gold_pairs_are_mixed_in_and_scored(project: Store) -> None:
+    gold = _gold_ids(project)
+    carol = _label_all(project, "carol", _settings(overlap_k=2))
+    assert len(carol) == N_PAIRS and not set(carol) & gold, "no gold at fraction 0"
+    s = _settings(overlap_k=2, gold_fraction=0.4)
+    got = []
+    while (a := queue.next_assignment(project, "alice", s)) is not None:
+        got.append(a.pair_id)
+        pair = project.get_pair(a.pair_id)
+        # alice picks the "good" response on gold pairs except one.
+        good_left = a.left_text.startswith("good")
+        wrong_once = a.pair_id in gold and sum(p in gold for p in got) == 1
+        shown = 1 if good_left != wrong_once else -1
+        if a.pair_id not in gold:
+            shown = 1
+        assert pair is not None
+        queue.submit(project, "alice", a, shown_choice=shown)
+    n_gold = sum(p in gold for p in got)
+    assert n_gold == N_GOLD and len(got) == N_PAIRS + N_GOLD
+    first_gold = next(i for i, p in enumerate(got) if p in gold)
+    assert first_gold < N_PAIRS, "gold is mixed into the queue, not left to the end"
+    accuracy = queue.gold_accuracy(project)
+    assert accuracy["alice"] == (N_GOLD, pytest.approx((N_GOLD - 1) / N_GOLD))
+    assert "carol" not in accuracy
+
+
+def test_progress_counts(project: Store) -> None:
+    s = _settings()
+    start = queue.progress(project, "alice", s)
+    assert (start.done_today, start.done_total, start.left) == (0, 0, N_PAIRS)
+    for _ in range(3):
+        queue.submit(project, "alice", queue.next_assignment(project, "alice", s), shown_choice=1)
+    skipped = queue.next_assignment(project, "alice", s)
+    queue.skip(project, "alice", skipped)
+    # A skip frees the pair for others: it is next in line, so bob gets it.
+    assert queue.next_assignment(project, "bob", s).pair_id == skipped.pair_id
+    assert queue.progress(project, "alice", s).left == N_PAIRS - 4
+    queue.next_assignment(project, "carol", s)  # carol holds one more
+    now = queue.progress(project, "alice", s)
+    assert (now.done_today, now.done_total, now.left) == (3, 3, N_PAIRS - 5)
+    tomorrow = dt.datetime.now() + dt.timedelta(days=1)
+    assert queue.progress(project, "alice", s, now=tomorrow).done_today == 0
+    assert 0 < now.fraction < 1
+
+
+def test_settings_round_trip_and_validation(project: Store) -> None:
+    new = LabelingSettings(overlap_k=3, gold_fraction=0.1, aspects_enabled=True, guidelines="# Hi")
+    new.save(project, ADMIN)
+    assert LabelingSettings.load(project) == new
+    with pytest.raises(ValueError, match="overlap_k"):
+        LabelingSettings(overlap_k=0).save(project, ADMIN)
+    with pytest.raises(ValueError, match="gold_fraction"):
+        LabelingSettings(gold_fraction=1.5).save(project, ADMIN)
+    with pytest.raises(auth.NotAllowed):
+        new.save(project, auth.Account("alice", "annotator"))
+
+
+def test_sign_in_roles_and_passwords(store: Store) -> None:
+    first = auth.sign_in(store, "  Root  ")
+    assert first == auth.Account("Root", "admin"), "the first sign-in of an empty project is admin"
+    with pytest.raises(auth.AuthError, match="unknown name"):
+        auth.sign_in(store, "stranger")
+    auth.create_account(store, first, "dan")
+    auth.create_account(store, first, "erin", password="s3cret")
+    assert auth.sign_in(store, "dan") == auth.Account("dan", "annotator")
+    assert auth.password_required(store, "erin") and not auth.password_required(store, "dan")
+    with pytest.raises(auth.AuthError):
+        auth.sign_in(store, "erin", "wrong")
+    assert auth.sign_in(store, "erin", "s3cret").name == "erin"
+    assert store.get_annotator("erin")["password_hash"].startswith("$2")
+    auth.set_project_password(store, first, "team")
+    with pytest.raises(auth.AuthError):
+        auth.sign_in(store, "dan")
+    assert auth.sign_in(store, "dan", "team").role == "annotator"
+    auth.set_active(store, first, "dan", False)
+    with pytest.raises(auth.AuthError, match="disabled"):
+        auth.sign_in(store, "dan", "team")
+    dan = auth.Account("dan", "annotator")
+    with pytest.raises(auth.NotAllowed):
+        auth.create_account(store, dan, "mallory", role="admin")
+    with pytest.raises(auth.NotAllowed):
+        auth.set_project_password(store, dan, None)
+    with pytest.raises(ValueError, match="already exists"):
+        auth.create_account(store, first, "erin")
+    with pytest.raises(ValueError, match="yourself|own account"):
+        auth.set_active(store, first, "Root", False)
+    with pytest.raises(auth.AuthError, match="reserved"):
+        auth.sign_in(store, "import:hh")
+
+
+def test_undoing_a_skip_never_doubles_a_pair_at_overlap_one(project: Store) -> None:
+    s = _settings()
+    skipped = queue.next_assignment(project, "alice", s)
+    queue.skip(project, "alice", skipped)
+    bob = queue.next_assignment(project, "bob", s)
+    assert bob.pair_id == skipped.pair_id, "a skip frees the pair for the next in line"
+    assert queue.undo(project, "alice", s) == queue.Undone(skipped.pair_id, back=False)
+    assert queue.next_assignment(project, "alice", s).pair_id != skipped.pair_id
+    queue.submit(project, "bob", bob, shown_choice=1)
+    # Undoing a skip whose pair nobody took puts it back on screen.
+    carol = queue.next_assignment(project, "carol", s)
+    queue.skip(project, "carol", carol)
+    assert queue.undo(project, "carol", s) == queue.Undone(carol.pair_id, back=True)
+    assert queue.next_assignment(project, "carol", s).pair_id == carol.pair_id
+    _label_all(project, "alice", s)
+    _label_all(project, "carol", s)
+    labels = project.current_labels("human")
+    assert len(labels) == N_PAIRS and not labels["pair_id"].duplicated().any()
+
+
+def test_an_answer_after_the_lease_expired(project: Store) -> None:
+    s = _settings(lease_minutes=5)
+    long_ago = dt.datetime.now() - dt.timedelta(minutes=10)  # these leases ended 5 minutes ago
+    late = queue.next_assignment(project, "alice", s, now=long_ago)
+    taken = queue.next_assignment(project, "bob", s)
+    assert taken.pair_id == late.pair_id, "an expired lease frees the pair"
+    queue.submit(project, "bob", taken, shown_choice=1)
+    before = len(project.label_events())
+    with pytest.raises(LeaseLost, match="not saved"):
+        queue.submit(project, "alice", late, shown_choice=-1)
+    with pytest.raises(LeaseLost):
+        queue.skip(project, "alice", late)
+    assert len(project.label_events()) == before, "a refused answer writes nothing"
+    # Expired, but nobody else took it: the answer is accepted, once.
+    lonely = queue.next_assignment(project, "carol", s, now=long_ago)
+    queue.submit(project, "carol", lonely, shown_choice=2)
+    with pytest.raises(LeaseLost, match="already answered"):
+        queue.submit(project, "carol", lonely, shown_choice=2)
+    labels = project.current_labels("human")
+    assert sorted(labels["annotator"]) == ["bob", "carol"]
+    assert not labels["pair_id"].duplicated().any()
+
+
+def test_a_new_server_process_resumes_from_the_file(project_paths, project: Store) -> None:
+    """A restart (a new Store and dispatcher on the same file) knows every answer and lease, and
+    the killed server's leases can be cut short."""
+    s = _settings()
+    done = queue.next_assignment(project, "alice", s)
+    queue.submit(project, "alice", done, shown_choice=1)
+    held = queue.next_assignment(project, "bob", s)
+    queue.flush_leases(project)
+    project.close()
+    with Store(project_paths) as again:
+        assert queue.next_assignment(again, "bob", s).pair_id == held.pair_id
+        assert queue.next_assignment(again, "carol", s).pair_id not in {done.pair_id, held.pair_id}
+        assert queue.progress(again, "alice", s).done_total == 1
+        queue.flush_leases(again)
+        cut = again.expire_leases_after(dt.datetime.now())
+        assert cut == 2
+    with Store(project_paths) as third:
+        # bob's lease is gone: the pair goes to whoever asks next.
+        assert queue.next_assignment(third, "dan", s).pair_id == held.pair_id
