@@ -1,0 +1,159 @@
+"""One routing pass over a project: read inputs, fit calibration and router, decide, escalate, save.
+
+The CLI command and the admin page both call ``preview`` then ``apply``, so what a person previews
+is exactly what gets written.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from annotate_app.reward.encoder import response_text, text_key
+from annotate_app.routing.budget import BudgetConfig, Spend, allowance, spend
+from annotate_app.routing.calibration import JudgeCalibration
+from annotate_app.routing.escalation import EscalationConfig, apply_escalations, escalations
+from annotate_app.routing.features import pair_features
+from annotate_app.routing.learned import LearnedRouter, LearnedRouterConfig
+from annotate_app.routing.policies import PolicyConfig, decide
+from annotate_app.store import Store
+
+SETTINGS_KEY = "routing"
+
+
+@dataclass
+class RoutingConfig:
+    policy: PolicyConfig = field(default_factory=PolicyConfig)
+    budget: BudgetConfig = field(default_factory=BudgetConfig)
+    escalation: EscalationConfig = field(default_factory=EscalationConfig)
+    escalate: bool = True
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict | None) -> RoutingConfig:
+        data = data or {}
+        policy = dict(data.get("policy") or {})
+        router = policy.pop("router", None) or {}
+        return cls(
+            policy=PolicyConfig(**policy, router=LearnedRouterConfig(**router)),
+            budget=BudgetConfig(**(data.get("budget") or {})),
+            escalation=EscalationConfig(**(data.get("escalation") or {})),
+            escalate=bool(data.get("escalate", True)),
+        )
+
+
+@dataclass
+class RoutingPlan:
+    config: RoutingConfig
+    routes: pd.DataFrame
+    allowance: int
+    spend: Spend
+    calibration: str
+    importances: pd.Series
+    n_escalated: int
+    features: pd.DataFrame  # of the open pairs, as the policy saw them
+
+    def mix(self) -> dict[str, int]:
+        counts = self.routes["route"].value_counts()
+        return {r: int(counts.get(r, 0)) for r in ("human", "ai", "hold")}
+
+
+def load_config(store: Store) -> RoutingConfig:
+    return RoutingConfig.from_dict(store.get_setting(SETTINGS_KEY))
+
+
+def save_config(store: Store, config: RoutingConfig) -> None:
+    store.set_setting(SETTINGS_KEY, config.as_dict())
+
+
+def preview(store: Store, config: RoutingConfig) -> RoutingPlan:
+    pairs = store.routing_pairs()
+    judge = store.routing_verdicts()
+    scores = store.active_pair_scores()
+    outcomes = store.human_outcomes()
+    counts = store.routing_counts()
+    features = pair_features(pairs, judge, scores, _embeddings(store, pairs))
+    open_ids = pairs.loc[pairs["open"].astype(bool), "pair_id"]
+    open_features = features.loc[open_ids]
+
+    trained = outcomes[outcomes["pair_id"].isin(judge["pair_id"])]
+    train_features = features.reindex(trained["pair_id"]).dropna()
+    trained = trained.set_index("pair_id").loc[train_features.index]
+    calibration = JudgeCalibration().fit(
+        train_features["judge_p_a"].to_numpy(),
+        train_features["judge_consistent"].to_numpy(),
+        trained["human_a"].to_numpy(),
+    )
+    router = None
+    if config.policy.name == "learned":
+        router = LearnedRouter(config.policy.router)
+        disagree = ((train_features["judge_p_a"] > 0.5).astype(int) != trained["human_a"]).astype(
+            int
+        )
+        # Gold labels that routing never chose (imports) were not selected by it: propensity 1.
+        router.fit(
+            train_features, disagree.to_numpy(), trained["propensity"].fillna(1.0).to_numpy()
+        )
+
+    # Every open pair is routed afresh, human routes still in the queue included, so only labels
+    # already given count as spent.
+    slots = allowance(
+        config.budget, counts["pairs"], counts["human_labels"], counts["age_seconds"] / 3600.0
+    )
+    escalated = escalations(open_features, config.escalation) if config.escalate else pd.DataFrame()
+    n_esc = len(escalated)
+    rest = open_features.drop(index=escalated["pair_id"]) if n_esc else open_features
+    routes = decide(config.policy, rest, max(0, slots - n_esc), calibration, router)
+    if n_esc:
+        esc_rows = pd.DataFrame(
+            {
+                "pair_id": escalated["pair_id"],
+                "route": "hold",
+                "priority": 0.0,
+                "reason": escalated["reason"],
+                "score": np.nan,
+                "propensity": 1.0,
+                "explore": False,
+            }
+        )
+        routes = apply_escalations(
+            pd.concat([esc_rows, routes], ignore_index=True), escalated, slots
+        )
+    return RoutingPlan(
+        config=config,
+        routes=routes,
+        allowance=slots,
+        spend=spend(config.budget, counts["human_labels"], counts["judge_calls"], counts["pairs"]),
+        calibration=calibration.describe(),
+        importances=router.importances() if router is not None else pd.Series(dtype=float),
+        n_escalated=n_esc,
+        features=open_features,
+    )
+
+
+def _embeddings(store: Store, pairs: pd.DataFrame) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """Both sides' vectors where the reward model's embedding cache has them (same text key)."""
+    keys = {
+        row.pair_id: (
+            text_key(response_text(row.prompt, row.text_a)),
+            text_key(response_text(row.prompt, row.text_b)),
+        )
+        for row in pairs.itertuples()
+    }
+    vectors = store.embedding_vectors([k for pair in keys.values() for k in pair])
+    return {
+        pid: (np.asarray(vectors[a], dtype=float), np.asarray(vectors[b], dtype=float))
+        for pid, (a, b) in keys.items()
+        if a in vectors and b in vectors
+    }
+
+
+def apply(store: Store, plan: RoutingPlan) -> int:
+    """Write the previewed routes (one transaction); returns the routing run id."""
+    return store.save_routes(
+        plan.routes, plan.config.policy.name, plan.config.budget.human_budget, plan.config.as_dict()
+    )

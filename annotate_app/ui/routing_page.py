@@ -1,0 +1,186 @@
+"""Routing (admin): choose the policy and the human budget, preview the routes with their reasons,
+apply them; the current route mix, spend against budget, and what drives the learned router."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import streamlit as st
+
+from annotate_app.routing import plan as routing_plan
+from annotate_app.routing.budget import BudgetConfig
+from annotate_app.routing.budget import spend as budget_spend
+from annotate_app.routing.policies import POLICIES
+from annotate_app.ui import common
+
+PREVIEW_KEY = "routing-preview"
+
+
+def _config_form(config: routing_plan.RoutingConfig) -> routing_plan.RoutingConfig:
+    left, mid, right = st.columns(3)
+    policy = left.selectbox(
+        "Policy", POLICIES, index=POLICIES.index(config.policy.name), key="rt-policy"
+    )
+    as_count = mid.toggle(
+        "Budget as a count of labels", value=config.budget.human_budget > 1, key="rt-count"
+    )
+    if as_count:
+        budget = float(
+            mid.number_input(
+                "Human labels",
+                min_value=0,
+                step=10,
+                key="rt-budget-n",
+                value=int(max(config.budget.human_budget, 0))
+                if config.budget.human_budget > 1
+                else 100,
+            )
+        )
+    else:
+        budget = mid.slider(
+            "Human budget (share of pairs)",
+            0.0,
+            1.0,
+            key="rt-budget-f",
+            value=float(min(config.budget.human_budget, 1.0)),
+            step=0.05,
+        )
+    expected = right.number_input(
+        "Pace over this many pairs (0: pairs so far)",
+        min_value=0,
+        step=100,
+        key="rt-expected",
+        value=int(config.budget.expected_pairs or 0),
+    )
+    c1, c2, c3, c4 = st.columns(4)
+    cost_human = c1.number_input(
+        "Cost per human label",
+        min_value=0.0,
+        key="rt-cost-h",
+        value=float(config.budget.cost_human),
+    )
+    cost_judge = c2.number_input(
+        "Cost per judge verdict",
+        min_value=0.0,
+        key="rt-cost-j",
+        value=float(config.budget.cost_judge),
+        format="%.4f",
+    )
+    trust = c3.slider(
+        "Trust the judge at P(right) >=",
+        0.5,
+        1.0,
+        key="rt-trust",
+        value=float(config.policy.trust_threshold),
+        step=0.05,
+    )
+    epsilon = c4.slider(
+        "ε (learned: random share)",
+        0.0,
+        0.5,
+        key="rt-eps",
+        value=float(config.policy.router.epsilon),
+        step=0.05,
+    )
+    escalate = st.checkbox(
+        "Escalate inconsistent or contradicted AI labels to humans",
+        value=config.escalate,
+        key="rt-escalate",
+    )
+    return routing_plan.RoutingConfig(
+        policy=replace(
+            config.policy,
+            name=policy,
+            trust_threshold=trust,
+            router=replace(config.policy.router, epsilon=epsilon),
+        ),
+        budget=BudgetConfig(
+            human_budget=budget,
+            expected_pairs=int(expected) or None,
+            horizon_hours=config.budget.horizon_hours,
+            cost_human=cost_human,
+            cost_judge=cost_judge,
+        ),
+        escalation=config.escalation,
+        escalate=escalate,
+    )
+
+
+def _show_plan(plan: routing_plan.RoutingPlan) -> None:
+    mix = plan.mix()
+    a, b, c, d = st.columns(4)
+    a.metric("To humans", mix["human"])
+    b.metric("To the judge", mix["ai"])
+    c.metric("Held", mix["hold"])
+    d.metric("Escalated", plan.n_escalated)
+    st.caption(
+        f"{plan.allowance} human labels allowed now of {plan.spend.budget_labels} in all; "
+        f"judge {plan.calibration}."
+    )
+    st.dataframe(
+        plan.routes.sort_values("priority", ascending=False)[
+            ["pair_id", "route", "priority", "reason", "explore"]
+        ],
+        hide_index=True,
+        key="rt-preview-table",
+    )
+    if not plan.importances.empty:
+        st.subheader("Learned router: what drives it")
+        st.bar_chart(plan.importances.rename("weight"), horizontal=True, key="rt-importances")
+
+
+def render() -> None:
+    common.require_admin()
+    store = common.store()
+    st.title("Routing")
+    saved = routing_plan.load_config(store)
+    try:
+        config = _config_form(saved)
+    except ValueError as exc:
+        st.error(str(exc))
+        return
+
+    preview_col, apply_col = st.columns(2)
+    if preview_col.button("Preview routes", key="rt-preview", type="secondary"):
+        st.session_state[PREVIEW_KEY] = routing_plan.preview(store, config)
+    plan = st.session_state.get(PREVIEW_KEY)
+    if plan is not None and plan.config != config:
+        st.info("The settings changed since the preview; preview again before applying.")
+        plan = None
+    if apply_col.button("Apply routes", key="rt-apply", type="primary", disabled=plan is None):
+        run_id = routing_plan.apply(store, plan)
+        routing_plan.save_config(store, config)
+        st.session_state.pop(PREVIEW_KEY, None)
+        st.success(f"Applied routing run {run_id}; the policy and budget are saved.")
+        plan = None
+    if plan is not None:
+        _show_plan(plan)
+
+    st.subheader("Current routes")
+    mix = store.route_mix()
+    a, b, c = st.columns(3)
+    a.metric("Human queue", mix["human"])
+    b.metric("Judge", mix["ai"])
+    c.metric("Held", mix["hold"])
+    st.dataframe(store.route_list(limit=200), hide_index=True, key="rt-current")
+
+    st.subheader("Spend against budget")
+    counts = store.routing_counts()
+    spend = budget_spend(
+        routing_plan.load_config(store).budget,
+        counts["human_labels"],
+        counts["judge_calls"],
+        counts["pairs"],
+    )
+    a, b, c = st.columns(3)
+    a.metric(
+        "Human labels",
+        f"{spend.human_labels} / {spend.budget_labels}",
+        help=f"cost {spend.human_cost:.2f}",
+    )
+    b.metric("Judge verdicts", spend.judge_calls, help=f"cost {spend.judge_cost:.2f}")
+    c.metric("Total cost", f"{spend.total:.2f}")
+    if spend.budget_labels:
+        st.progress(min(1.0, spend.human_labels / spend.budget_labels), text="human budget used")
+    st.subheader("Routing history")
+    st.dataframe(store.routing_runs(), hide_index=True, key="rt-runs")
