@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import argparse
 import json
+from pathlib import Path
 
+from annotate_app.analytics.consensus import AGGREGATIONS
 from annotate_app.cli_support import CLIError, open_store, project_paths
 from annotate_app.export import EXPORT_FORMATS, export_dataset
+from annotate_app.export_hf import ALL_FORMATS, ExportOptions, MissingDependency, export_preferences
 from annotate_app.ingest import ImportOptions, PairConfig, import_file
 from annotate_app.ingest.formats import FORMATS
 from annotate_app.store import Store
@@ -28,6 +31,9 @@ def cmd_import(args: argparse.Namespace) -> int:
         pairs=PairConfig(pairs_per_prompt=args.pairs_per_prompt, seed=args.seed),
         skip_invalid=args.skip_invalid,
     )
+    missing = [p for p in args.paths if not Path(p).is_file()]
+    if missing:  # before opening, so a typo does not leave an empty project behind
+        raise CLIError(f"{missing[0]}: no such file; nothing was imported")
     with open_store(args, must_exist=False) as store:
         for path in args.paths:
             report = import_file(store, path, options)
@@ -40,6 +46,13 @@ def cmd_import(args: argparse.Namespace) -> int:
 def cmd_stats(args: argparse.Namespace) -> int:
     with open_store(args) as store:
         stats = store.stats()
+        if args.json:
+            # imported here: the analytics stack (scikit-learn) would slow every other command's start
+            from annotate_app.analytics.agreement import agreement_summary
+            from annotate_app.analytics.dashboard import routing_summary
+
+            stats["agreement"] = agreement_summary(store)
+            stats["routing"] = routing_summary(store)
     if args.json:
         print(json.dumps(stats, indent=2, default=str))
         return 0
@@ -54,8 +67,22 @@ def cmd_stats(args: argparse.Namespace) -> int:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
+    options = ExportOptions(
+        source=args.source,
+        aggregate=args.aggregate,
+        min_agreement=args.min_agreement,
+        min_confidence=args.min_confidence,
+        test_fraction=args.test_fraction,
+        seed=args.seed,
+    )
     with open_store(args) as store:
-        report = export_dataset(store, args.path, args.format, args.source)
+        if args.format in EXPORT_FORMATS and options == ExportOptions(source=args.source):
+            report = export_dataset(store, args.path, args.format, args.source)
+        else:  # hf, or any curation option: aggregation, floors, split (export_hf)
+            try:
+                report = export_preferences(store, args.path, args.format, options)
+            except MissingDependency as exc:
+                raise CLIError(str(exc)) from None
     print(report.summary())
     return 0
 
@@ -85,6 +112,15 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     p = sub.add_parser("export", help="write the labeled pairs as a preference dataset")
     p.add_argument("path", metavar="PATH")
-    p.add_argument("--format", choices=EXPORT_FORMATS, default="dpo-jsonl")
+    p.add_argument("--format", choices=ALL_FORMATS, default="dpo-jsonl")
     p.add_argument("--source", choices=("human", "ai", "import", "all"), default="all")
+    p.add_argument(
+        "--aggregate", choices=AGGREGATIONS, default="mean", help="how votes decide a pair"
+    )
+    p.add_argument("--min-agreement", type=float, default=0.0, metavar="F", help="0..1")
+    p.add_argument("--min-confidence", type=float, default=0.0, metavar="F", help="0..1")
+    p.add_argument(
+        "--test-fraction", type=float, default=0.0, metavar="F", help="prompts held out as test"
+    )
+    p.add_argument("--seed", type=int, default=0, help="seed for the train/test split")
     p.set_defaults(handler=cmd_export)

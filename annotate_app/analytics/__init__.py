@@ -1,0 +1,1 @@
+"""Read-only insight from the label log: agreement, leaderboards, dashboard frames, figures."""

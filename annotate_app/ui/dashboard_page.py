@@ -1,0 +1,129 @@
+"""Dashboard (admin): is the data good, is the money well spent; plus the export downloads.
+
+All numbers come from ``analytics.dashboard.load_dashboard`` in one call; this page only lays them
+out. Downloads build their file when clicked (deferred ``download_button`` data).
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+import streamlit as st
+
+from annotate_app.analytics import figures
+from annotate_app.analytics.consensus import AGGREGATIONS
+from annotate_app.analytics.dashboard import headline, load_dashboard
+from annotate_app.export_audit import AUDIT_FORMATS, audit_log_bytes
+from annotate_app.export_hf import ALL_FORMATS, ExportOptions, export_bytes, model_bytes
+from annotate_app.store import Store
+from annotate_app.store.analytics import LabelFilter
+from annotate_app.store.labels import SOURCES
+from annotate_app.ui import common
+
+
+def _filters(store: Store) -> LabelFilter:
+    options = store.filter_options()
+    with st.expander("Filters", expanded=False):
+        left, mid, right = st.columns(3)
+        start, end = options["start"] or date.today(), options["end"] or date.today()
+        span = left.date_input("Date range", value=(start, end), key="dash-dates")
+        annotators = mid.multiselect("Annotators", options["annotators"], key="dash-annotators")
+        sources = right.multiselect("Sources", list(SOURCES), key="dash-sources")
+        categories = left.multiselect("Prompt category", options["categories"], key="dash-cats")
+    first, last = (tuple(span) + (None, None))[:2] if isinstance(span, tuple) else (span, None)
+    return LabelFilter(
+        start=first,
+        end=last,
+        annotators=tuple(annotators),
+        sources=tuple(sources),
+        categories=tuple(categories),
+    )
+
+
+def _downloads(store: Store) -> None:
+    st.subheader("Exports")
+    left, right = st.columns(2)
+    with left:
+        fmt = st.selectbox("Dataset format", ALL_FORMATS, key="dl-format")
+        source = st.selectbox("Label source", (*SOURCES, "all"), index=3, key="dl-source")
+        aggregate = st.selectbox("Aggregate annotators", AGGREGATIONS, key="dl-aggregate")
+        min_agreement = st.slider("Minimum agreement", 0.0, 1.0, 0.0, 0.05, key="dl-agree")
+        min_confidence = st.slider("Minimum confidence", 0.0, 1.0, 0.0, 0.05, key="dl-conf")
+        test_fraction = st.slider(
+            "Test split (share of prompts)", 0.0, 0.5, 0.0, 0.05, key="dl-test"
+        )
+        options = ExportOptions(
+            source=source,
+            aggregate=aggregate,
+            min_agreement=min_agreement,
+            min_confidence=min_confidence,
+            test_fraction=test_fraction,
+        )
+        name = "preferences.zip" if fmt == "hf" or test_fraction else f"preferences.{fmt}"
+        st.download_button(
+            "Download preference dataset",
+            data=lambda: export_bytes(store, fmt, options)[0],
+            file_name=name.replace("dpo-jsonl", "jsonl"),
+            key="dl-dataset",
+            on_click="ignore",
+        )
+    with right:
+        audit_fmt = st.selectbox("Audit log format", AUDIT_FORMATS, key="dl-audit-format")
+        st.download_button(
+            "Download audit log (every label event)",
+            data=lambda: audit_log_bytes(store.audit_log_frame(), audit_fmt),
+            file_name=f"label-events.{audit_fmt}",
+            key="dl-audit",
+            on_click="ignore",
+        )
+        versions = store.model_versions_frame()
+        if versions.empty:
+            st.caption("No reward model trained yet.")
+        else:
+            version = st.selectbox("Reward model version", list(versions["id"])[::-1], key="dl-rm")
+            st.download_button(
+                "Download reward model (Hugging Face folder, zipped)",
+                data=lambda: model_bytes(store, version)[0],
+                file_name=f"reward-model-{version}.zip",
+                key="dl-model",
+                on_click="ignore",
+            )
+
+
+def render() -> None:
+    common.require_admin()
+    store = common.store()
+    st.title("Dashboard")
+    flt = _filters(store)
+    data = load_dashboard(store, flt)
+    tiles = headline(data)
+    cols = st.columns(4)
+    cols[0].metric("Labels", tiles["labels"])
+    cols[1].metric("Human annotators", tiles["annotators"])
+    cols[2].metric(
+        "Krippendorff's alpha", "-" if tiles["alpha"] is None else f"{tiles['alpha']:.2f}"
+    )
+    cols[3].metric("Pairs with 2+ raters", tiles["overlap_pairs"])
+
+    st.subheader("Labels")
+    st.plotly_chart(figures.labels_over_time(data.over_time), key="fig-time")
+    st.plotly_chart(figures.annotator_throughput(data.throughput), key="fig-throughput")
+
+    st.subheader("Agreement")
+    left, right = st.columns(2)
+    left.plotly_chart(figures.kappa_heatmap(data.agreement.kappas), key="fig-kappa")
+    right.plotly_chart(figures.gold_accuracy(data.agreement.gold), key="fig-gold")
+    left.plotly_chart(figures.judge_agreement(data.agreement.judges), key="fig-judge")
+    right.plotly_chart(figures.reliability_diagram(data.agreement.reliability), key="fig-rel")
+    if not data.agreement.judges.empty:
+        st.dataframe(data.agreement.judges, hide_index=True, key="tbl-judges")
+
+    st.subheader("Reward model")
+    st.plotly_chart(figures.learning_curve(data.learning_curve), key="fig-learning")
+
+    st.subheader("Routing and spend")
+    left, right = st.columns(2)
+    left.plotly_chart(figures.routing_mix(data.routes), key="fig-routes")
+    right.plotly_chart(figures.spend_vs_budget(data.spend), key="fig-spend")
+
+    _downloads(store)

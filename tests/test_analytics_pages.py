@@ -1,0 +1,162 @@
+"""The dashboard and leaderboard pages render on a populated project, for an admin only."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from annotate_app.auth import Account
+from annotate_app.store import Store
+from annotate_app.ui import common
+from tests.analytics_data import populate
+
+
+def _dashboard() -> None:
+    from annotate_app.ui.dashboard_page import render
+
+    render()
+
+
+def _leaderboard() -> None:
+    from annotate_app.ui.leaderboard_page import render
+
+    render()
+
+
+@pytest.fixture
+def project(project_paths, tmp_path, monkeypatch):
+    model = tmp_path / "rm"
+    model.mkdir()
+    (model / "config.json").write_text("{}")
+    with Store(project_paths) as store:
+        populate(store, model_dir=str(model))
+    monkeypatch.setenv("ANNOTATE_DB", str(project_paths.db))
+    monkeypatch.setenv("ANNOTATE_WORK_DIR", str(project_paths.work_dir))
+    return project_paths
+
+
+def _run(page, role: str = "admin") -> AppTest:
+    common.store().upsert_annotator("boss", role=role)  # the app signs out unknown accounts
+    at = AppTest.from_function(page, default_timeout=60)
+    at.session_state["account"] = Account(name="boss", role=role)
+    return at.run()
+
+
+def test_dashboard_renders_every_panel(project):
+    at = _run(_dashboard)
+    assert not at.exception, at.exception
+    assert at.title[0].value == "Dashboard"
+    tiles = {m.label: m.value for m in at.metric}
+    assert tiles["Labels"] == "550"  # 360 human + 180 judge + 10 gold
+    assert tiles["Human annotators"] == "3"
+    charts = at.get("plotly_chart")
+    assert len(charts) == 9
+    specs = " ".join(c.proto.spec for c in charts)
+    for title in ("Cohen", "Gold accuracy", "reliability", "Reward model", "Routing mix", "Spend"):
+        assert title in specs
+    assert "no reward model trained yet" not in specs  # the two versions are on the curve
+    assert [b.proto.label for b in at.get("download_button")][:2] == [
+        "Download preference dataset",
+        "Download audit log (every label event)",
+    ]
+
+
+def test_dashboard_filter_by_annotator(project):
+    at = _run(_dashboard)
+    at.multiselect(key="dash-annotators").set_value(["carol"]).run()
+    assert not at.exception, at.exception
+    tiles = {m.label: m.value for m in at.metric}
+    assert tiles["Labels"] == "60"
+    assert tiles["Human annotators"] == "1"
+
+
+def test_leaderboard_ranks_models_in_true_order(project):
+    at = _run(_leaderboard)
+    assert not at.exception, at.exception
+    table = at.dataframe[0].value
+    assert list(table["model"]) == ["atlas-70b", "breeze-13b", "comet-7b", "drift-1b"]
+    assert len(at.get("plotly_chart")) == 3
+    text = " ".join(m.value for m in at.markdown)
+    assert "Judge `judge:test`" in text and "Humans" in text
+    at.radio(key="lb-source").set_value("human").run()
+    assert not at.exception, at.exception
+    assert at.dataframe[0].value["battles"].sum() == 2 * 360
+
+
+def test_pages_refuse_annotators(project):
+    for page in (_dashboard, _leaderboard):
+        at = _run(page, role="annotator")
+        assert [e.value for e in at.error] == ["This page is for admins."]
+        assert not at.get("plotly_chart")
+
+
+def test_filters_match_a_recount_from_the_raw_log(project):
+    from datetime import date
+
+    from annotate_app.analytics.dashboard import load_dashboard
+    from annotate_app.store.analytics import LabelFilter
+
+    with Store(project) as store:
+        events = store.label_events().merge(
+            store.pairs_frame()[["pair_id", "category"]], on="pair_id"
+        )
+        flt = LabelFilter(
+            start=date(2026, 11, 3),
+            end=date(2026, 11, 6),
+            sources=("human", "ai"),
+            categories=("coding", "advice"),
+        )
+        data = load_dashboard(store, flt)
+    day = events["created_at"].dt.date
+    expected = events[
+        (day >= flt.start)
+        & (day <= flt.end)
+        & events["source"].isin(flt.sources)
+        & events["category"].isin(flt.categories)
+    ]
+    assert 0 < len(expected) < len(events)
+    assert data.over_time["labels"].sum() == len(expected)
+    by_annotator = expected.groupby("annotator").size().sort_index()
+    got = data.throughput.set_index("annotator")["labels"].sort_index()
+    assert got.to_dict() == by_annotator.to_dict()
+
+
+def test_routing_panel_counts_routes(store, demo_dir):
+    from annotate_app.analytics import figures
+    from annotate_app.analytics.dashboard import load_dashboard, routing_summary
+    from annotate_app.ingest import ImportOptions, import_file
+
+    import_file(store, demo_dir / "responses.jsonl", ImportOptions())
+    ids = store.pairs_frame()["pair_id"].tolist()[:10]
+    routes = pd.DataFrame(
+        {
+            "pair_id": ids,
+            "route": ["human"] * 5 + ["ai"] * 3 + ["hold"] * 2,
+            "priority": 0.0,
+            "reason": "test",
+            "propensity": 1.0,
+            "explore": False,
+        }
+    )
+    store.save_routes(routes, "random", 0.5, {})
+    assert routing_summary(store)["routes"] == {"human": 5, "ai": 3, "hold": 2}
+    data = load_dashboard(store)
+    assert data.routes.set_index("route")["pairs"].to_dict() == {"ai": 3, "hold": 2, "human": 5}
+    pie = figures.routing_mix(data.routes).data[0]
+    assert dict(zip(pie.labels, pie.values, strict=True)) == {"ai": 3, "hold": 2, "human": 5}
+    assert data.spend is None  # no routing settings: no prices to spend with
+
+
+def test_pages_render_on_a_project_without_labels(project_paths, demo_dir, monkeypatch):
+    from annotate_app.ingest import ImportOptions, import_file
+
+    with Store(project_paths) as store:
+        import_file(store, demo_dir / "responses.jsonl", ImportOptions())
+    monkeypatch.setenv("ANNOTATE_DB", str(project_paths.db))
+    dash = _run(_dashboard)
+    assert not dash.exception, dash.exception
+    assert {m.label: m.value for m in dash.metric}["Labels"] == "0"
+    board = _run(_leaderboard)
+    assert not board.exception, board.exception
+    assert "No battles yet" in board.info[0].value
