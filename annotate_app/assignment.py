@@ -42,7 +42,7 @@ class LabelingSettings:
     aspects_enabled: bool = False
     lease_minutes: int = 30
     guidelines: str = ""
-    human_budget: int | None = None
+    retrain_every: int = 50  # new labels that start a reward-model retrain in the app; 0: never
     queue_seed: str = "0"
 
     @classmethod
@@ -57,8 +57,8 @@ class LabelingSettings:
             raise ValueError(f"gold_fraction must be between 0 and 1, got {self.gold_fraction}")
         if self.lease_minutes < 1:
             raise ValueError(f"lease_minutes must be 1 or more, got {self.lease_minutes}")
-        if self.human_budget is not None and self.human_budget < 0:
-            raise ValueError(f"human_budget must be 0 or more, got {self.human_budget}")
+        if self.retrain_every < 0:
+            raise ValueError(f"retrain_every must be 0 or more, got {self.retrain_every}")
 
     def save(self, store: Store, by: Account) -> None:
         require_admin(by)

@@ -103,6 +103,7 @@ def build_project(folder: Path, n: int) -> Path:
         import_file(store, data)
         for k in range(9):
             store.upsert_annotator(f"ann{k}")
+        store.set_setting("retrain_every", 0)  # time labeling alone, without a retrain running
     data.unlink()
     return db
 

@@ -111,6 +111,8 @@ def build_project(db: Path, n_pairs: int, names: list[str], overlap: int = 1) ->
         for name in names:
             store.upsert_annotator(name)
         store.set_setting("overlap_k", overlap)
+        # load runs measure labeling alone: an automatic retrain would compete for the same cores
+        store.set_setting("retrain_every", 0)
     data.unlink()
     return db
 

@@ -226,6 +226,15 @@ class JobRunner:
         if _alive(job["pid"]):
             with contextlib.suppress(OSError):
                 os.killpg(int(job["pid"]), signal.SIGKILL)
+            deadline = time.time() + 5  # a killed process still needs a moment to be reaped
+            while _alive(job["pid"]) and time.time() < deadline:
+                with self._lock:
+                    proc = self._procs.get(job_id)
+                if proc is not None:
+                    with contextlib.suppress(subprocess.TimeoutExpired):
+                        proc.wait(timeout=0.1)
+                else:
+                    time.sleep(0.1)
         self.poll(job_id)
 
     def poll_all(self) -> None:

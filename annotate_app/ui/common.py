@@ -31,12 +31,16 @@ from dataclasses import dataclass
 import streamlit as st
 
 from annotate_app import assignment, auth, backup
+from annotate_app.active.select import ActiveConfig
+from annotate_app.assignment import LabelingSettings
 from annotate_app.auth import Account
 from annotate_app.config import ProjectPaths
 from annotate_app.jobs import JobRunner
+from annotate_app.reward.jobs import maybe_start_training
 from annotate_app.store import Store
 
 POLL_SECONDS = 1.0  # jobs and backup requests
+RETRAIN_CHECK_SECONDS = 5.0  # how often the service thread looks for enough new labels
 LEASE_WRITE_SECONDS = 0.2  # leases handed out are in DuckDB this long after at most
 # Seconds a lease from a previous server process may still hold its pair (ANNOTATE_LEASE_GRACE_S).
 LEASE_GRACE_S = float(os.environ.get("ANNOTATE_LEASE_GRACE_S", "120"))
@@ -70,11 +74,19 @@ class Services:
                     ("polling jobs", self.runner.poll_all),
                     ("serving backup requests", lambda: backup.serve_requests(self.store)),
                 ]
+            if rounds % round(RETRAIN_CHECK_SECONDS / LEASE_WRITE_SECONDS) == 0:
+                steps.append(("starting a retrain", self._maybe_retrain))
             for name, step in steps:
                 try:
                     step()
                 except Exception:  # noqa: BLE001 - one bad round must not end the thread
                     log.exception("%s failed", name)
+
+    def _maybe_retrain(self) -> None:
+        """Close the loop: enough new labels start one training job (debounced by the job itself)."""
+        every = LabelingSettings.load(self.store).retrain_every
+        if every > 0:
+            maybe_start_training(self.store, self.runner, ActiveConfig(retrain_every=every))
 
     def close(self) -> None:
         self._stop.set()

@@ -1,4 +1,7 @@
-"""Project settings: guidelines, overlap, gold checks, aspects, leases, budget, project password."""
+"""Project settings: guidelines, overlap, gold checks, aspects, leases, retraining, password.
+
+The human budget and routing policy live on the Routing page, next to their preview.
+"""
 
 from __future__ import annotations
 
@@ -40,11 +43,11 @@ with st.form("settings"):
     aspects = st.toggle(
         "Aspect ratings (helpfulness, harmlessness, honesty)", value=current.aspects_enabled
     )
-    budget = st.number_input(
-        "Human budget (labels; 0 = no limit)",
+    retrain = st.number_input(
+        "Retrain the reward model every N new labels (0 = only on demand)",
         min_value=0,
-        value=current.human_budget or 0,
-        help="Used by routing: how many pairs humans should label.",
+        value=current.retrain_every,
+        help="A retrain rescores the open pairs and reorders the human queue (active learning).",
     )
     saved = st.form_submit_button("Save settings", type="primary")
 if saved:
@@ -54,7 +57,7 @@ if saved:
         aspects_enabled=bool(aspects),
         lease_minutes=int(lease),
         guidelines=guidelines,
-        human_budget=int(budget) or None,
+        retrain_every=int(retrain),
         queue_seed=current.queue_seed,
     )
     try:
