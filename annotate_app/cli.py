@@ -9,18 +9,30 @@ from __future__ import annotations
 import argparse
 import importlib
 import sys
+from typing import NoReturn
 
 from annotate_app.cli_support import CLIError, report_error
 
 COMMAND_MODULES = (
     "annotate_app.commands.project",
     "annotate_app.commands.serve",
+    "annotate_app.commands.route",
     "annotate_app.commands.backup",
+    "annotate_app.commands.train",
+    "annotate_app.commands.insight",
+    "annotate_app.commands.judge",
 )
 
 
+class _OneLineParser(argparse.ArgumentParser):
+    """Usage mistakes end as one line that says where to look, not a usage dump."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _OneLineParser(
         prog="annotate",
         description="Human-in-the-loop preference collection: import, label, judge, train, export.",
     )
@@ -30,7 +42,8 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for name in COMMAND_MODULES:
         importlib.import_module(name).register(sub)
-    for command in sub.choices.values():  # `annotate CMD --db X` works as well as `annotate --db X CMD`
+    # `annotate CMD --db X` works as well as `annotate --db X CMD`
+    for command in sub.choices.values():
         command.add_argument("--db", default=argparse.SUPPRESS, help="project DuckDB file")
     return parser
 

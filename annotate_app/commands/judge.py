@@ -1,0 +1,140 @@
+"""``annotate judge`` (label pairs with an AI judge, as a job) and ``annotate judge-report``."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from annotate_app.analytics.calibration import METHODS, judge_report, refit_calibration
+from annotate_app.cli_support import CLIError, open_store
+from annotate_app.jobs import JobFailed, JobRunner
+from annotate_app.judge.jobs import JudgeBusy, JudgeJobConfig, submit_judge_job
+from annotate_app.judge.spec import JudgeSpec
+
+BAR = 30
+DEFAULT_TIMEOUT, DEFAULT_RETRIES = 60.0, 3
+
+
+def _progress(job: dict) -> None:
+    if not sys.stderr.isatty():
+        return
+    done = int(BAR * float(job.get("progress") or 0))
+    line = f"\r[{'#' * done}{'.' * (BAR - done)}] {job.get('message') or job['status']}"
+    print(line[:110].ljust(110), end="", file=sys.stderr, flush=True)
+
+
+def cmd_judge(args: argparse.Namespace) -> int:
+    if args.limit is not None and args.limit < 1:
+        raise CLIError("--limit must be 1 or more")
+    options = {}
+    if args.judge.startswith("openai:"):
+        options = {"timeout_s": args.timeout, "max_retries": args.retries}
+    elif args.timeout != DEFAULT_TIMEOUT or args.retries != DEFAULT_RETRIES:
+        raise CLIError("--timeout and --retries apply to openai:URL judges only")
+    spec = JudgeSpec.parse(args.judge, model=args.model, **options)
+    config = JudgeJobConfig(pairs=args.pairs, limit=args.limit, chunk_size=args.chunk_size)
+    with open_store(args) as store:
+        runner = JobRunner(store)
+        try:
+            job_id, n = submit_judge_job(store, runner, spec, config)
+        except JudgeBusy as exc:
+            raise CLIError(str(exc)) from None
+        if job_id is None:
+            print(f"nothing to judge: every {args.pairs} pair has a verdict from {spec.judge_id}")
+            return 0
+        print(f"judging {n} pairs with {spec.judge_id} (job {job_id}; Ctrl-C cancels)")
+        try:
+            job = runner.wait(job_id, on_progress=_progress)
+        except JobFailed as exc:
+            if sys.stderr.isatty():
+                print(file=sys.stderr)
+            judged = len(store.judge_verdicts(spec.judge_id))
+            raise CLIError(
+                f"{exc}\n  {judged} verdicts from {spec.judge_id} are stored; the rest stay "
+                "queued and the next run resumes"
+            ) from None
+        if sys.stderr.isatty():
+            print(file=sys.stderr)
+    result = job.get("result") or {}
+    print(
+        f"judged {result.get('judged', 0)} pairs with {spec.judge_id}"
+        + (f"; {result['unusable']} gave no usable verdict" if result.get("unusable") else "")
+    )
+    return 0
+
+
+def cmd_judge_report(args: argparse.Namespace) -> int:
+    with open_store(args) as store:
+        if args.fit:
+            for judge_id in store.judge_ids():
+                try:
+                    version = refit_calibration(store, judge_id, args.fit)
+                    print(f"stored {args.fit} calibration v{version} for {judge_id}")
+                except ValueError as exc:
+                    print(f"no calibration for {judge_id}: {exc}")
+        report = judge_report(store)
+    if args.json:
+        print(json.dumps(report, indent=2, default=str))
+        return 0
+    if not report:
+        print("no AI verdicts yet: run 'annotate judge' first")
+        return 0
+    print(
+        f"{'judge':44} {'n':>5} {'agree':>6} {'95% CI':>13} {'kappa':>6} "
+        f"{'logloss':>7} {'ECE':>5} {'consist':>7} calib"
+    )
+    for judge_id, m in report.items():
+        calib = m["calibration"]
+        calib_text = f"v{calib['version']} {calib['method']}" if calib else "-"
+        if not m["n"]:
+            print(f"{judge_id[:44]:44} {0:>5}  (no pairs with human labels yet) {calib_text}")
+            continue
+        lo, hi = m["agreement_ci95"]
+        print(
+            f"{judge_id[:44]:44} {m['n']:>5} {m['agreement']:>6.3f} {lo:>6.3f}-{hi:<6.3f} "
+            f"{m['kappa']:>6.3f} {m['log_loss']:>7.3f} {m['ece']:>5.3f} "
+            f"{m['consistency_rate']:>7.3f} {calib_text}"
+        )
+    return 0
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("judge", help="label pairs with an AI judge (both orders, debiased)")
+    p.add_argument(
+        "--judge",
+        default="local",
+        metavar="SPEC",
+        help="local (bundled SmolLM2), hf:PATH (any causal LM), or openai:URL (default local)",
+    )
+    p.add_argument("--model", help="the served model name, for an openai:URL judge")
+    p.add_argument("--limit", type=int, metavar="N", help="judge at most N pairs")
+    p.add_argument(
+        "--pairs",
+        choices=("all", "routed"),
+        default="all",
+        help="all pairs, or only those routed to the AI (default all)",
+    )
+    p.add_argument("--chunk-size", type=int, default=16, help="pairs per saved chunk (default 16)")
+    p.add_argument(
+        "--timeout",
+        type=float,
+        default=DEFAULT_TIMEOUT,
+        metavar="S",
+        help=f"openai judges: seconds per request (default {DEFAULT_TIMEOUT:g})",
+    )
+    p.add_argument(
+        "--retries",
+        type=int,
+        default=DEFAULT_RETRIES,
+        metavar="N",
+        help=f"openai judges: retries after a timeout or 5xx, with backoff (default {DEFAULT_RETRIES})",
+    )
+    p.set_defaults(handler=cmd_judge)
+
+    p = sub.add_parser("judge-report", help="how far each AI judge agrees with human labels")
+    p.add_argument("--json", action="store_true", help="print the figures as JSON")
+    p.add_argument(
+        "--fit", choices=METHODS, help="also fit and store a new calibration map version"
+    )
+    p.set_defaults(handler=cmd_judge_report)
