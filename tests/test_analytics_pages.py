@@ -160,3 +160,20 @@ def test_pages_render_on_a_project_without_labels(project_paths, demo_dir, monke
     board = _run(_leaderboard)
     assert not board.exception, board.exception
     assert "No battles yet" in board.info[0].value
+
+
+def _judge() -> None:
+    from annotate_app.ui.judge_page import render
+
+    render()
+
+
+def test_judge_page_reports_the_judge_against_humans(project):
+    at = _run(_judge)
+    assert not at.exception, at.exception
+    text = " ".join(str(e.value) for e in at.markdown) + " ".join(
+        str(df.value) for df in at.dataframe
+    )
+    assert "judge:test" in text
+    specs = " ".join(c.proto.spec for c in at.get("plotly_chart"))
+    assert "perfectly calibrated" in specs and "judge:test" in specs

@@ -79,7 +79,9 @@ def judge_metrics(frame: pd.DataFrame, config: CalibrationConfig | None = None) 
     config = config or CalibrationConfig()
     rows = labeled_outcomes(frame)
     n = len(rows)
-    consistency = float(frame["consistent"].mean()) if len(frame) else float("nan")
+    # verdicts stored without both orders (e.g. imported AI labels) have no consistency flag
+    flags = frame["consistent"].dropna()
+    consistency = float(flags.astype(float).mean()) if len(flags) else float("nan")
     if n == 0:
         return {"n": 0, "n_verdicts": len(frame), "consistency_rate": consistency}
     p = rows["p_a"].to_numpy(float)
