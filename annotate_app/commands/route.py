@@ -119,6 +119,7 @@ def cmd_simulate_routing(args: argparse.Namespace) -> int:
     )
     result = simulate(args.data, args.test, config)
     table = summary_table(result)
+    result["summary"] = table.to_dict(orient="records")
     print(f"\njudge: {result['judge']}  |  reward model: {result['reward_model']}")
     print(table.to_string(index=False, float_format=lambda v: f"{v:.3f}"))
     for metric in ("rm_accuracy", "label_accuracy"):
@@ -160,10 +161,20 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("data", metavar="DATA")
     p.add_argument("--test", metavar="TEST", help="held-out labeled file for rm_accuracy")
-    p.add_argument("--routing", default=",".join(POLICIES), help="comma-separated policies")
+    p.add_argument("--seeds", type=int, default=3)
+    add_routing_simulation_options(p, routing=",".join(POLICIES))
+    p.add_argument("--json", metavar="OUT")
+    p.add_argument("--html", metavar="PLOT.html")
+    p.set_defaults(handler=cmd_simulate_routing)
+
+
+def add_routing_simulation_options(p: argparse.ArgumentParser, routing: str | None) -> None:
+    """The routing simulation's options, shared by ``simulate-routing`` and ``simulate --routing``."""
+    p.add_argument(
+        "--routing", default=routing, help=f"comma-separated policies from: {', '.join(POLICIES)}"
+    )
     p.add_argument("--human-budgets", default="0,0.1,0.25,0.5,1", metavar="F,F,...")
     p.add_argument("--judge", default="simulated:0.7", help="judge spec, or simulated:ACC")
-    p.add_argument("--seeds", type=int, default=3)
     p.add_argument("--rounds", type=int, default=4, help="paced routing rounds per run")
     p.add_argument("--limit", type=int, metavar="N", help="only the first N pairs of DATA")
     p.add_argument(
@@ -176,6 +187,3 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--cache-dir",
         help="verdict and embedding cache folder (default ~/.cache/annotate/routing-sim)",
     )
-    p.add_argument("--json", metavar="OUT")
-    p.add_argument("--html", metavar="PLOT.html")
-    p.set_defaults(handler=cmd_simulate_routing)

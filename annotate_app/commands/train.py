@@ -10,6 +10,7 @@ from dataclasses import replace
 from annotate_app.active.acquisition import STRATEGIES
 from annotate_app.active.select import DEFAULT_STRATEGY, ActiveConfig
 from annotate_app.cli_support import CLIError, open_store
+from annotate_app.commands.route import add_routing_simulation_options, cmd_simulate_routing
 from annotate_app.jobs import JobFailed, JobRunner
 from annotate_app.reward.config import TrainConfig
 
@@ -85,6 +86,8 @@ def cmd_select(args: argparse.Namespace) -> int:
 
 
 def cmd_simulate(args: argparse.Namespace) -> int:
+    if args.routing:  # `annotate simulate --routing ...` compares routing policies instead
+        return cmd_simulate_routing(args)
     from annotate_app.simulate import SimulationConfig, run_simulation
 
     try:
@@ -173,6 +176,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--seeds", type=int, default=5, help="paired seeds (default 5)")
     p.add_argument("--first-seed", type=int, default=0, help="run fresh seeds from this one on")
     p.add_argument("--batch", type=int, default=100, help="labels acquired per round (default 100)")
+    add_routing_simulation_options(p, routing=None)
     p.add_argument("--json", metavar="OUT")
     p.add_argument("--html", metavar="PLOT.html")
     p.set_defaults(handler=cmd_simulate)

@@ -363,7 +363,7 @@ def simulate(
         "test": test_note,
         "reward_model": rm_name,
         "rounds": config.rounds,
-        "rows": rows,
+        "results": rows,
     }
 
 
@@ -379,7 +379,7 @@ def _progress_line(rows: list[dict]) -> str:
 
 def summary_table(result: dict) -> pd.DataFrame:
     """Mean over seeds per (policy, budget), with the gap to random routing at the same budget."""
-    frame = pd.DataFrame(result["rows"])
+    frame = pd.DataFrame(result["results"])
     agg = frame.groupby(["policy", "human_budget"], as_index=False).agg(
         human_labels=("human_labels", "mean"),
         label_accuracy=("label_accuracy", "mean"),

@@ -1,0 +1,56 @@
+"""`annotate simulate --routing` runs the routing simulation through the same command as strategies."""
+
+from __future__ import annotations
+
+import json
+
+from annotate_app.cli import main
+
+
+def _labeled_file(path, n: int, offset: int = 0) -> None:
+    with path.open("w", encoding="utf-8") as f:
+        for i in range(offset, offset + n):
+            good = f"Step {i}: boil water, add the pasta, stir, and drain it after ten minutes."
+            bad = f"Pasta {i}? No idea."
+            f.write(
+                json.dumps(
+                    {
+                        "prompt": f"How do I cook pasta, version {i}?",
+                        "chosen": good,
+                        "rejected": bad,
+                    }
+                )
+                + "\n"
+            )
+
+
+def test_simulate_with_routing_writes_result_rows(tmp_path, monkeypatch):
+    monkeypatch.setenv("HOME", str(tmp_path))  # the verdict/embedding cache goes under ~/.cache
+    data, test, out = tmp_path / "pool.jsonl", tmp_path / "test.jsonl", tmp_path / "sim.json"
+    _labeled_file(data, 24)
+    _labeled_file(test, 12, offset=100)
+    code = main(
+        [
+            "simulate", str(data), "--test", str(test), "--routing", "all-human,random,confidence",
+            "--human-budgets", "0.25,1", "--judge", "simulated:0.7", "--seeds", "1", "--rounds", "2",
+            "--json", str(out),
+        ]
+    )  # fmt: skip
+    assert code == 0
+    result = json.loads(out.read_text())
+    rows = result["results"]
+    assert {r["policy"] for r in rows} == {"all-human", "random", "confidence"}
+    keys = {
+        "policy",
+        "human_budget",
+        "seed",
+        "human_labels",
+        "ai_labels",
+        "label_accuracy",
+        "rm_accuracy",
+        "cost",
+    }
+    assert all(keys <= set(r) for r in rows)
+    full = [r for r in rows if r["policy"] == "all-human"]
+    assert all(r["label_accuracy"] == 1.0 and r["ai_labels"] == 0 for r in full)
+    assert "synthetic" in json.dumps(result["judge"])
