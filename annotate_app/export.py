@@ -45,6 +45,26 @@ def _model(name: object) -> str | None:
     return name if isinstance(name, str) else None
 
 
+def preference_record(pair, a_wins: bool, conversational: bool) -> dict:
+    """prompt/chosen/rejected (+ model names) of one decided pair, in the file's one shape: chat
+    messages when any prompt of the file has several turns (TRL needs one shape per column)."""
+    chosen, rejected = (pair.text_a, pair.text_b) if a_wins else (pair.text_b, pair.text_a)
+    turns = json.loads(pair.turns) if isinstance(pair.turns, str) else pair.turns
+    if conversational:
+        prompt: object = turns
+        chosen = [{"role": "assistant", "content": chosen}]
+        rejected = [{"role": "assistant", "content": rejected}]
+    else:
+        prompt = turns[-1]["content"]
+    return {
+        "prompt": prompt,
+        "chosen": chosen,
+        "rejected": rejected,
+        "model_chosen": _model(pair.model_a if a_wins else pair.model_b),
+        "model_rejected": _model(pair.model_b if a_wins else pair.model_a),
+    }
+
+
 def preference_rows(store: Store, source: str = "all") -> tuple[pd.DataFrame, int, int]:
     """The decided pairs as export rows, plus the counts of ties and both-bad pairs left out.
 
@@ -56,31 +76,17 @@ def preference_rows(store: Store, source: str = "all") -> tuple[pd.DataFrame, in
     decided = labeled[~all_bad & labeled["mean_choice"].fillna(0).ne(0)]
     ties = int((~all_bad).sum() - len(decided))
     conversational = bool((labeled["n_turns"] > 1).any())
-    rows = []
-    for r in decided.itertuples(index=False):
-        a_wins = r.mean_choice > 0
-        chosen, rejected = (r.text_a, r.text_b) if a_wins else (r.text_b, r.text_a)
-        turns = json.loads(r.turns)
-        if conversational:
-            prompt: object = turns
-            chosen = [{"role": "assistant", "content": chosen}]
-            rejected = [{"role": "assistant", "content": rejected}]
-        else:
-            prompt = turns[-1]["content"]
-        rows.append(
-            {
-                "prompt": prompt,
-                "chosen": chosen,
-                "rejected": rejected,
-                "model_chosen": _model(r.model_a if a_wins else r.model_b),
-                "model_rejected": _model(r.model_b if a_wins else r.model_a),
-                "pair_id": r.pair_id,
-                "source": ",".join(r.sources),
-                "annotators": list(r.annotators),
-                "n_labels": int(r.n_labels),
-                "margin": float(abs(r.mean_choice)),
-            }
-        )
+    rows = [
+        {
+            **preference_record(r, r.mean_choice > 0, conversational),
+            "pair_id": r.pair_id,
+            "source": ",".join(r.sources),
+            "annotators": list(r.annotators),
+            "n_labels": int(r.n_labels),
+            "margin": float(abs(r.mean_choice)),
+        }
+        for r in decided.itertuples(index=False)
+    ]
     return pd.DataFrame(rows), ties, int(all_bad.sum())
 
 

@@ -20,7 +20,7 @@ import pandas as pd
 
 from annotate_app.analytics.consensus import AGGREGATIONS, pair_consensus
 from annotate_app.analytics.leaderboard import source_list
-from annotate_app.export import EXPORT_FORMATS
+from annotate_app.export import EXPORT_FORMATS, preference_record
 from annotate_app.store import Store
 
 ALL_FORMATS = (*EXPORT_FORMATS, "hf")
@@ -190,23 +190,9 @@ def _shape(decided: pd.DataFrame) -> pd.DataFrame:
     conversational = bool((decided["n_turns"] > 1).any()) if len(decided) else False
     rows = []
     for r in decided.itertuples(index=False):
-        a_wins = r.outcome == "a"
-        chosen, rejected = (r.text_a, r.text_b) if a_wins else (r.text_b, r.text_a)
-        turns = json.loads(r.turns) if isinstance(r.turns, str) else r.turns
-        if conversational:
-            prompt: object = turns
-            chosen = [{"role": "assistant", "content": chosen}]
-            rejected = [{"role": "assistant", "content": rejected}]
-        else:
-            prompt = turns[-1]["content"]
-        model_chosen, model_rejected = (r.model_a, r.model_b) if a_wins else (r.model_b, r.model_a)
         rows.append(
             {
-                "prompt": prompt,
-                "chosen": chosen,
-                "rejected": rejected,
-                "model_chosen": model_chosen if isinstance(model_chosen, str) else None,
-                "model_rejected": model_rejected if isinstance(model_rejected, str) else None,
+                **preference_record(r, r.outcome == "a", conversational),
                 "pair_id": r.pair_id,
                 "prompt_id": r.prompt_id,
                 "source": ",".join(r.sources),
