@@ -44,6 +44,7 @@ HOSTILE = (
     "<script>window.__pwned = 'script'</script>"
     "<img src=x onerror=\"window.__pwned = 'img'\">"
     "[click](javascript:window.__pwned='link')"
+    "<iframe src=\"javascript:parent.__pwned='iframe'\"></iframe>"
 )
 
 if not CHROMIUM.exists():  # pragma: no cover - depends on the machine
