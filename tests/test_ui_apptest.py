@@ -225,6 +225,21 @@ def test_sign_in_attempts_lock_out_and_no_oidc_without_secrets(app_db: Path) -> 
     assert [t.value for t in at.title] == ["Sign in"]
 
 
+def test_oidc_sign_in_is_offered_when_the_project_configures_it(app_db: Path) -> None:
+    at = AppTest.from_file(APP, default_timeout=30)
+    at.secrets["auth"] = {
+        "redirect_uri": "http://127.0.0.1:8501/oauth2callback",
+        "cookie_secret": "test-cookie-secret",
+        "client_id": "annotate",
+        "client_secret": "secret",
+        "server_metadata_url": "http://127.0.0.1:9/.well-known/openid-configuration",
+    }
+    at.run()
+    assert not at.exception
+    assert any("organisation" in b.label for b in at.button), "st.login offered with [auth]"
+    assert not at.text_input, "no password form when the project uses its identity provider"
+
+
 def test_an_invite_link_creates_an_account_once(app_db: Path) -> None:
     token = auth.create_invite(_app_store(), auth.Account("boss", "admin"))
     at = AppTest.from_file(APP, default_timeout=30)

@@ -23,7 +23,8 @@ def oidc_configured() -> bool:
 
 
 def _external(store) -> None:
-    if st.user.is_logged_in:
+    # Streamlit adds is_logged_in only once it has read the [auth] section itself
+    if st.user.get("is_logged_in", False):
         try:
             common.signed_in(auth.sign_in_external(store, str(st.user.get("email", ""))))
         except auth.AuthError as exc:
