@@ -34,16 +34,11 @@ from annotate_app import assignment as queue
 from annotate_app.ingest import import_file
 from annotate_app.store import Store
 
-CHROMIUM = "/usr/bin/chromium"
-LAUNCH_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-READY = "[data-testid='stApp'][data-test-script-state='notRunning']"
+sys.path.insert(
+    0, str(Path(__file__).resolve().parents[1])
+)  # the shared browser settings in tests/
+from tests.load_driver import CHROMIUM, LAUNCH_ARGS, READY  # noqa: E402
+
 WARMUP = 5
 KEYS = ("1", "2", "4", "5")
 
@@ -202,7 +197,7 @@ def floor_run(folder: Path, presses: int) -> dict:
     proc, url = serve_floor(folder)
     try:
         with sync_playwright() as p:
-            browser = p.chromium.launch(executable_path=CHROMIUM, args=LAUNCH_ARGS)
+            browser = p.chromium.launch(executable_path=str(CHROMIUM), args=LAUNCH_ARGS)
             page = browser.new_page(viewport={"width": 1400, "height": 1000})
             page.goto(url)
             page.get_by_text("PAIR-0-").wait_for(timeout=60000)
@@ -222,7 +217,7 @@ def browser_run(db: Path, work: Path, presses: int) -> dict:
     proc, url = serve(db, work)
     try:
         with sync_playwright() as p:
-            browser = p.chromium.launch(executable_path=CHROMIUM, args=LAUNCH_ARGS)
+            browser = p.chromium.launch(executable_path=str(CHROMIUM), args=LAUNCH_ARGS)
             page = browser.new_page(viewport={"width": 1400, "height": 1000})
             page.goto(url)
             page.wait_for_selector(READY, timeout=60000)

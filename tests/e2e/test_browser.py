@@ -26,19 +26,10 @@ import pytest
 from annotate_app.assignment import stored_choice
 from annotate_app.ingest import import_file
 from annotate_app.store import Store
+from tests.load_driver import CHROMIUM, LAUNCH_ARGS, READY
 
 pytestmark = pytest.mark.e2e
 
-CHROMIUM = Path("/usr/bin/chromium")
-LAUNCH_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-READY = "[data-testid='stApp'][data-test-script-state='notRunning']"
 MARKER = re.compile(r"MARK-(\d+)-([xy])")
 HOSTILE = (
     "<script>window.__pwned = 'script'</script>"
