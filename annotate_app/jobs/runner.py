@@ -55,7 +55,7 @@ def _alive(pid: int | None) -> bool:
     except OSError:
         return False
     try:  # a zombie is dead for our purposes
-        state = Path(f"/proc/{pid}/stat").read_text().split(") ", 1)[1][:1]
+        state = Path(f"/proc/{int(pid)}/stat").read_text().split(") ", 1)[1][:1]
     except (OSError, IndexError):
         return True
     return state != "Z"
