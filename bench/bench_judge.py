@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import gzip
 import json
-import math
 import random
 import statistics
 import sys
@@ -24,6 +23,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from annotate_app.analytics.calibration import wilson_interval as wilson  # noqa: E402
 from annotate_app.ids import prompt_id, response_id  # noqa: E402
 from annotate_app.ingest.hh import split_hh_pair  # noqa: E402
 from annotate_app.judge.debias import judge_pairs  # noqa: E402
@@ -53,15 +53,6 @@ def load_hh(n: int, seed: int = 0) -> list[tuple[PairText, bool]]:
         if len(out) == n:
             break
     return out
-
-
-def wilson(k: float, n: int, z: float = 1.96) -> tuple[float, float]:
-    if n == 0:
-        return (0.0, 1.0)
-    p = k / n
-    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
-    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
-    return centre - half, centre + half
 
 
 def make_judge(batch_size: int):
