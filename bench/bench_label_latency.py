@@ -14,29 +14,22 @@ Run: .venv/bin/python bench/bench_label_latency.py [--sizes 2000 100000] [--pres
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import shutil
-import signal
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
-import urllib.request
 from pathlib import Path
 
 from playwright.sync_api import sync_playwright
 
-from annotate_app import assignment as queue
-from annotate_app.ingest import import_file
 from annotate_app.store import Store
 
 sys.path.insert(
     0, str(Path(__file__).resolve().parents[1])
 )  # the shared browser settings in tests/
+from tests import load_driver as ld  # noqa: E402
 from tests.load_driver import CHROMIUM, LAUNCH_ARGS, READY  # noqa: E402
 
 WARMUP = 5
@@ -84,75 +77,18 @@ panel()
 
 
 def build_project(folder: Path, n: int) -> Path:
-    data = folder / f"pairs{n}.jsonl"
-    with data.open("w", encoding="utf-8") as f:
-        for i in range(n):
-            row = {
-                "prompt": f"Prompt {i}: explain topic {i % 97} to a new colleague, briefly.",
-                "response_a": f"PAIR-{i}-a. " + "A first answer with a few sentences. " * 12,
-                "response_b": f"PAIR-{i}-b. " + "A second answer, worded differently. " * 12,
-            }
-            f.write(json.dumps(row) + "\n")
-    db = folder / f"p{n}.duckdb"
-    with Store(db) as store:
-        import_file(store, data)
-        for k in range(9):
-            store.upsert_annotator(f"ann{k}")
-        store.set_setting("retrain_every", 0)  # time labeling alone, without a retrain running
-    data.unlink()
-    return db
-
-
-def pct(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    return ld.build_project(folder / f"p{n}.duckdb", n, [f"ann{k}" for k in range(9)], sentences=12)
 
 
 def serve(db: Path, work: Path) -> tuple[subprocess.Popen, str]:
-    port = free_port()
-    annotate = shutil.which("annotate", path=str(Path(sys.executable).parent))
-    proc = subprocess.Popen(
-        [annotate, "--db", str(db), "serve", "--port", str(port)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-        env={**os.environ, "ANNOTATE_WORK_DIR": str(work)},
-    )
-    return proc, wait_healthy(proc, f"http://127.0.0.1:{port}")
-
-
-def wait_healthy(proc: subprocess.Popen, url: str) -> str:
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            urllib.request.urlopen(f"{url}/_stcore/health", timeout=1).read()
-            return url
-        except OSError:
-            if proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"server for {url} did not start") from None
-            time.sleep(0.2)
-
-
-def stop(proc: subprocess.Popen) -> None:
-    os.killpg(proc.pid, signal.SIGTERM)
-    try:
-        proc.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait()
+    return ld.start_server(db, work)
 
 
 def serve_floor(folder: Path) -> tuple[subprocess.Popen, str]:
     """The floor: a bare Streamlit fragment that swaps one line of text on the same key press."""
     app = folder / "floor_app.py"
     app.write_text(FLOOR_APP, encoding="utf-8")
-    port = free_port()
+    port = ld.free_port()
     proc = subprocess.Popen(
         [
             sys.executable,
@@ -171,7 +107,7 @@ def serve_floor(folder: Path) -> tuple[subprocess.Popen, str]:
         stderr=subprocess.DEVNULL,
         start_new_session=True,
     )
-    return proc, wait_healthy(proc, f"http://127.0.0.1:{port}")
+    return proc, ld.wait_healthy(proc, f"http://127.0.0.1:{port}")
 
 
 def press_and_time(page, presses: int) -> tuple[list[float], int]:
@@ -204,10 +140,10 @@ def floor_run(folder: Path, presses: int) -> dict:
             times, lost = press_and_time(page, presses)
             browser.close()
     finally:
-        stop(proc)
+        ld.stop(proc)
     return {
         "median": statistics.median(times),
-        "p95": pct(times, 0.95),
+        "p95": ld.pct(times, 0.95),
         "n": len(times),
         "lost": lost,
     }
@@ -228,12 +164,12 @@ def browser_run(db: Path, work: Path, presses: int) -> dict:
             times, lost = press_and_time(page, presses)
             browser.close()
     finally:
-        stop(proc)
+        ld.stop(proc)
     with Store(db) as store:
         events = store.label_events("ann0")
     return {
         "median": statistics.median(times),
-        "p95": pct(times, 0.95),
+        "p95": ld.pct(times, 0.95),
         "n": len(times),
         "lost": lost,
         "events": int((events["kind"] == "label").sum()),
@@ -243,33 +179,14 @@ def browser_run(db: Path, work: Path, presses: int) -> dict:
 
 def server_run(db: Path, annotators: int, answers: int) -> dict:
     """Per answer: submit, then the next pair and the progress counts, as the label fragment does."""
-    times: list[float] = []
-    lock = threading.Lock()
     with Store(db) as store:
-        settings = queue.LabelingSettings.load(store)
-
-        def work(name: str) -> None:
-            a = queue.next_assignment(store, name, settings)
-            for _ in range(answers):
-                t0 = time.perf_counter()
-                queue.submit(store, name, a, shown_choice=1, settings=settings)
-                a = queue.next_assignment(store, name, settings)
-                queue.progress(store, name, settings)
-                with lock:
-                    times.append((time.perf_counter() - t0) * 1000)
-
-        threads = [threading.Thread(target=work, args=(f"ann{k + 1}",)) for k in range(annotators)]
-        start = time.perf_counter()
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
-        wall = time.perf_counter() - start
+        names = [f"ann{k + 1}" for k in range(annotators)]
+        times, wall = ld.answer_times(store, names, answers)
         labeled = store.current_labels("human")
     dupes = int(labeled.duplicated("pair_id").sum())
     return {
         "median": statistics.median(times),
-        "p95": pct(times, 0.95),
+        "p95": ld.pct(times, 0.95),
         "n": len(times),
         "per_s": len(times) / wall,
         "dupes": dupes,

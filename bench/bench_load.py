@@ -21,20 +21,12 @@ import os
 import statistics
 import sys
 import tempfile
-import threading
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from annotate_app import assignment as queue  # noqa: E402
 from annotate_app.store import Store  # noqa: E402
 from tests import load_driver as ld  # noqa: E402
-
-
-def pct(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
 
 
 def load() -> float:
@@ -62,9 +54,9 @@ def browser_run(folder: Path, n: int, submits: int, think: float, pairs: int) ->
         "n": n,
         "answers": len(result.latencies_ms),
         "median": statistics.median(result.latencies_ms),
-        "p95": pct(result.latencies_ms, 0.95),
+        "p95": ld.pct(result.latencies_ms, 0.95),
         "server_median": statistics.median(server_ms),
-        "server_p95": pct(server_ms, 0.95),
+        "server_p95": ld.pct(server_ms, 0.95),
         "server_n": len(server_ms),
         "per_s": len(acked) / result.wall_s,
         "cpu_ms": cpu * 1000 / max(1, len(acked)),
@@ -89,7 +81,7 @@ def floor_run(folder: Path, n: int, submits: int, think: float) -> dict:
         "n": n,
         "answers": len(result.latencies_ms),
         "median": statistics.median(result.latencies_ms),
-        "p95": pct(result.latencies_ms, 0.95),
+        "p95": ld.pct(result.latencies_ms, 0.95),
         "unanswered": sum(a.unanswered for a in result.annotators),
         "cpu_ms": cpu * 1000 / max(1, len(result.latencies_ms)),
         "load": load(),
@@ -100,33 +92,13 @@ def domain_run(folder: Path, n: int, answers: int, pairs: int) -> dict:
     """Submit + next pair + progress, as the label fragment does per answer, from n threads."""
     names = [f"ann{k}" for k in range(n)]
     db = ld.build_project(folder / f"domain{n}.duckdb", pairs, names)
-    times: list[float] = []
-    lock = threading.Lock()
     with Store(db) as store:
-        settings = queue.LabelingSettings.load(store)
-
-        def work(name: str) -> None:
-            a = queue.next_assignment(store, name, settings)
-            for _ in range(answers):
-                t0 = time.perf_counter()
-                queue.submit(store, name, a, shown_choice=1, settings=settings)
-                a = queue.next_assignment(store, name, settings)
-                queue.progress(store, name, settings)
-                with lock:
-                    times.append((time.perf_counter() - t0) * 1000)
-
-        threads = [threading.Thread(target=work, args=(name,)) for name in names]
-        start = time.perf_counter()
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
-        wall = time.perf_counter() - start
+        times, wall = ld.answer_times(store, names, answers)
         twice = int(store.current_labels("human")["pair_id"].duplicated().sum())
     return {
         "n": n,
         "median": statistics.median(times),
-        "p95": pct(times, 0.95),
+        "p95": ld.pct(times, 0.95),
         "per_s": len(times) / wall,
         "twice": twice,
         "load": load(),

@@ -20,12 +20,14 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from annotate_app import assignment
 from annotate_app.ingest import import_file
 from annotate_app.store import Store
 
@@ -91,19 +93,51 @@ class LoadResult:
         return [ms for a in self.annotators for ms in a.latencies_ms]
 
     def pct(self, q: float) -> float:
-        ordered = sorted(self.latencies_ms)
-        return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
+        return pct(self.latencies_ms, q)
 
 
-def build_project(db: Path, n_pairs: int, names: list[str], overlap: int = 1) -> Path:
+def pct(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
+
+
+def answer_times(store: Store, names: list[str], answers: int) -> tuple[list[float], float]:
+    """ms per answer (submit + next pair + progress, as the label fragment does) from one thread per
+    name on one Store, and the wall time of the whole run."""
+    settings = assignment.LabelingSettings.load(store)
+    times: list[float] = []
+    lock = threading.Lock()
+
+    def work(name: str) -> None:
+        a = assignment.next_assignment(store, name, settings)
+        for _ in range(answers):
+            t0 = time.perf_counter()
+            assignment.submit(store, name, a, shown_choice=1, settings=settings)
+            a = assignment.next_assignment(store, name, settings)
+            assignment.progress(store, name, settings)
+            with lock:
+                times.append((time.perf_counter() - t0) * 1000)
+
+    threads = [threading.Thread(target=work, args=(name,)) for name in names]
+    start = time.perf_counter()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return times, time.perf_counter() - start
+
+
+def build_project(
+    db: Path, n_pairs: int, names: list[str], overlap: int = 1, sentences: int = 6
+) -> Path:
     """Open pairs whose texts carry PAIR-<i>-a / PAIR-<i>-b markers, and the accounts."""
     data = db.parent / f"{db.stem}-pairs.jsonl"
     with data.open("w", encoding="utf-8") as f:
         for i in range(n_pairs):
             row = {
                 "prompt": f"Prompt {i}: explain topic {i % 97} briefly.",
-                "response_a": f"PAIR-{i}-a. " + "A first answer with a few sentences. " * 6,
-                "response_b": f"PAIR-{i}-b. " + "A second answer, worded differently. " * 6,
+                "response_a": f"PAIR-{i}-a. " + "A first answer with a few sentences. " * sentences,
+                "response_b": f"PAIR-{i}-b. " + "A second answer, worded differently. " * sentences,
             }
             f.write(json.dumps(row) + "\n")
     with Store(db) as store:

@@ -11,7 +11,6 @@ import json
 import os
 import re
 import shutil
-import signal
 import socket
 import subprocess
 import sys
@@ -26,7 +25,7 @@ import pytest
 from annotate_app.assignment import stored_choice
 from annotate_app.ingest import import_file
 from annotate_app.store import Store
-from tests.load_driver import CHROMIUM, LAUNCH_ARGS, READY
+from tests.load_driver import CHROMIUM, LAUNCH_ARGS, READY, stop
 
 pytestmark = pytest.mark.e2e
 
@@ -95,16 +94,6 @@ def served(tmp_path: Path) -> Iterator[tuple[str, Path, subprocess.Popen]]:
         yield url, db, proc
     finally:
         stop(proc)
-
-
-def stop(proc: subprocess.Popen) -> None:
-    if proc.poll() is None:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait(timeout=5)
 
 
 def shown(page) -> tuple[int, str]:
