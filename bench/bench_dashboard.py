@@ -213,7 +213,7 @@ def baseline(store: Store, flt: LabelFilter) -> dict:
 
 
 def _dashboard_script() -> None:
-    from annotate_app.ui.dashboard_page import render
+    from annotate_app.ui.views.dashboard import render
 
     render()
 
@@ -223,7 +223,7 @@ def page_run(db: Path):
     admin; returns a callable that re-runs it."""
     from streamlit.testing.v1 import AppTest
 
-    from annotate_app.auth import Account
+    from annotate_app.accounts.auth import Account
 
     os.environ["ANNOTATE_DB"] = str(db)
     at = AppTest.from_function(_dashboard_script, default_timeout=120)

@@ -49,7 +49,7 @@ def reuse_judge_bench(out: Path, pool: Path, test: Path) -> Path:
 
     from annotate_app.ids import pair_id, prompt_id, response_id
     from annotate_app.ingest.hh import split_hh_pair
-    from annotate_app.routing.simulate import verdict_cache_path
+    from annotate_app.simulation.routing import verdict_cache_path
 
     bench_dir = Path(__file__).resolve().parent
     sys.path.insert(0, str(bench_dir))

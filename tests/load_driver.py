@@ -27,7 +27,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from annotate_app import assignment
+from annotate_app.annotation import assignment
 from annotate_app.ingest import import_file
 from annotate_app.store import Store
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from annotate_app import access, auth
+from annotate_app.accounts import access, auth
 from annotate_app.ingest import import_file
 from annotate_app.store import Store
 

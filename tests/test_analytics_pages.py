@@ -6,20 +6,20 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from annotate_app.auth import Account
+from annotate_app.accounts.auth import Account
 from annotate_app.store import Store
 from annotate_app.ui import common
 from tests.analytics_data import populate
 
 
 def _dashboard() -> None:
-    from annotate_app.ui.dashboard_page import render
+    from annotate_app.ui.views.dashboard import render
 
     render()
 
 
 def _leaderboard() -> None:
-    from annotate_app.ui.leaderboard_page import render
+    from annotate_app.ui.views.leaderboard import render
 
     render()
 
@@ -163,7 +163,7 @@ def test_pages_render_on_a_project_without_labels(project_paths, demo_dir, monke
 
 
 def _judge() -> None:
-    from annotate_app.ui.judge_page import render
+    from annotate_app.ui.views.judge import render
 
     render()
 

@@ -10,10 +10,10 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from annotate_app import assignment as queue
-from annotate_app import auth
-from annotate_app.assignment import LabelingSettings, left_side_for, stored_choice
-from annotate_app.dispatcher import LeaseLost
+from annotate_app.accounts import auth
+from annotate_app.annotation import assignment as queue
+from annotate_app.annotation.assignment import LabelingSettings, left_side_for, stored_choice
+from annotate_app.annotation.dispatcher import LeaseLost
 from annotate_app.ingest import import_file
 from annotate_app.store import Store
 

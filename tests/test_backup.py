@@ -9,9 +9,9 @@ import time
 
 import pytest
 
-from annotate_app.backup import RequestConfig, backup, restore
 from annotate_app.ingest import import_file
 from annotate_app.store import ProjectLockedError, Store, StoreError
+from annotate_app.store.backup_files import RequestConfig, backup, restore
 
 
 def _label_some(store: Store, n: int) -> list[str]:
@@ -53,7 +53,7 @@ def test_restore_rejects_a_file_that_is_not_a_project(project_paths, tmp_path):
 OWNER = textwrap.dedent(
     """
     import sys, time
-    from annotate_app.backup import serve_requests
+    from annotate_app.store.backup_files import serve_requests
     from annotate_app.config import ProjectPaths
     from annotate_app.store import Store
     store = Store(ProjectPaths(db=sys.argv[1], work_dir=sys.argv[2]))

@@ -8,7 +8,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from annotate_app.export import export_dataset
+from annotate_app.export.preferences import export_dataset
 from annotate_app.ingest import import_file
 from annotate_app.store import Store
 

@@ -14,8 +14,8 @@ import pytest
 
 from annotate_app.analytics.consensus import pair_consensus
 from annotate_app.cli import main
-from annotate_app.export_audit import export_audit_log
-from annotate_app.export_hf import (
+from annotate_app.export.audit import export_audit_log
+from annotate_app.export.curated import (
     ExportOptions,
     MissingDependency,
     curated_rows,

@@ -10,7 +10,7 @@ from sklearn.metrics import roc_auc_score
 from annotate_app.routing.features import pair_features
 from annotate_app.routing.learned import LearnedRouter, LearnedRouterConfig
 from annotate_app.routing.policies import PolicyConfig, decide
-from annotate_app.routing.synthetic_judge import (
+from annotate_app.simulation.synthetic_judge import (
     SyntheticJudgeConfig,
     synthetic_verdicts,
     weak_pairs,
@@ -117,8 +117,8 @@ def test_simulation_rows_with_the_synthetic_judge():
     """The simulation's own loop on a small pool (random stand-in embeddings, so no encoder runs):
     rows have the issue's fields, budgets are spent exactly, and routing beats random routing on
     label accuracy against a judge with a planted weakness."""
-    from annotate_app.routing.sim_reward import bt_accuracy
-    from annotate_app.routing.simulate import RoutingSimConfig, _Pool, run_one
+    from annotate_app.simulation.routing import RoutingSimConfig, _Pool, run_one
+    from annotate_app.simulation.routing_reward import bt_accuracy
 
     frame = _pool(300, 4)
     judge = SyntheticJudgeConfig(accuracy=0.7, gap=0.4)

@@ -148,7 +148,7 @@ def test_cli_preview_then_apply(project_paths, tmp_path, capsys):
 
 
 def _routing_page() -> None:
-    from annotate_app.ui.routing_page import render
+    from annotate_app.ui.views.routing import render
 
     render()
 
@@ -169,7 +169,7 @@ def page_project(project_paths, tmp_path, monkeypatch):
 def test_admin_page_previews_applies_and_shows_reasons(page_project):
     from streamlit.testing.v1 import AppTest
 
-    from annotate_app.auth import Account
+    from annotate_app.accounts.auth import Account
 
     at = AppTest.from_function(_routing_page, default_timeout=60)
     at.session_state["account"] = Account(name="boss", role="admin")

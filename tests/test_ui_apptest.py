@@ -15,8 +15,8 @@ import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
-from annotate_app import auth
-from annotate_app.assignment import stored_choice
+from annotate_app.accounts import auth
+from annotate_app.annotation.assignment import stored_choice
 from annotate_app.config import REPO_ROOT
 from annotate_app.ingest import import_file
 from annotate_app.store import Store

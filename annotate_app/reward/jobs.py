@@ -375,7 +375,7 @@ register_kind(
 register_kind(
     JobKind(
         "simulate",
-        work="annotate_app.simulate:work_simulate",
-        collect="annotate_app.simulate:collect_simulation",
+        work="annotate_app.simulation.strategies:work_simulate",
+        collect="annotate_app.simulation.strategies:collect_simulation",
     )
 )

@@ -1,6 +1,6 @@
 """The human queue's rows: answers in force, leases, the queue order, progress and gold checks.
 
-The pick itself happens in memory (``annotate_app.dispatcher``); these reads load its state and
+The pick itself happens in memory (``annotate_app.annotation.dispatcher``); these reads load its state and
 these writes make every lease durable.
 """
 

@@ -1,1 +1,1 @@
-"""The Streamlit app: ``app.py`` routes, ``views/`` holds one script per page, ``common`` the shared state."""
+"""The Streamlit app: ``app.py`` routes, ``views/`` holds one module per page (not ``pages/``: Streamlit would treat that folder as its own page list), ``common`` the shared state."""

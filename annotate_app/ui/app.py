@@ -19,24 +19,24 @@ PAGES = (
     PageSpec("views/annotators.py", "Annotators", ":material/group:", "Admin", admin=True),
     PageSpec("views/jobs.py", "Jobs", ":material/pending_actions:", "Admin", admin=True),
     PageSpec(
-        "annotate_app.ui.dashboard_page:render",
+        "annotate_app.ui.views.dashboard:render",
         "Dashboard",
         ":material/monitoring:",
         "Insight",
         admin=True,
     ),
     PageSpec(
-        "annotate_app.ui.leaderboard_page:render",
+        "annotate_app.ui.views.leaderboard:render",
         "Leaderboard",
         ":material/leaderboard:",
         "Insight",
         admin=True,
     ),
     PageSpec(
-        "annotate_app.ui.judge_page:render", "AI judge", ":material/gavel:", "Insight", admin=True
+        "annotate_app.ui.views.judge:render", "AI judge", ":material/gavel:", "Insight", admin=True
     ),
     PageSpec(
-        "annotate_app.ui.routing_page:render",
+        "annotate_app.ui.views.routing:render",
         "Routing",
         ":material/alt_route:",
         "Admin",

@@ -30,14 +30,16 @@ from dataclasses import dataclass
 
 import streamlit as st
 
-from annotate_app import assignment, auth, backup
+from annotate_app.accounts import auth
+from annotate_app.accounts.auth import Account
 from annotate_app.active.select import ActiveConfig
-from annotate_app.assignment import LabelingSettings
-from annotate_app.auth import Account
+from annotate_app.annotation import assignment
+from annotate_app.annotation.assignment import LabelingSettings
 from annotate_app.config import ProjectPaths
 from annotate_app.jobs import JobRunner
 from annotate_app.reward.jobs import maybe_start_training
 from annotate_app.store import Store
+from annotate_app.store import backup_files as backup
 
 POLL_SECONDS = 1.0  # jobs and backup requests
 RETRAIN_CHECK_SECONDS = 5.0  # how often the service thread looks for enough new labels

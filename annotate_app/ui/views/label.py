@@ -17,9 +17,9 @@ from dataclasses import replace
 
 import streamlit as st
 
-from annotate_app import assignment as queue
-from annotate_app.assignment import ASPECTS, Assignment, LabelingSettings
-from annotate_app.dispatcher import LeaseLost
+from annotate_app.annotation import assignment as queue
+from annotate_app.annotation.assignment import ASPECTS, Assignment, LabelingSettings
+from annotate_app.annotation.dispatcher import LeaseLost
 from annotate_app.ui import common
 
 # (key, label, shown choice, both bad); the choice is about the shown A (left) vs B (right).

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from annotate_app import assignment as queue
+from annotate_app.annotation import assignment as queue
 from annotate_app.ui import common
 
 who = common.require_account()

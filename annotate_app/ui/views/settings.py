@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from annotate_app import auth
-from annotate_app.assignment import LabelingSettings
+from annotate_app.accounts import auth
+from annotate_app.annotation.assignment import LabelingSettings
 from annotate_app.ui import common
 
 who = common.require_admin()

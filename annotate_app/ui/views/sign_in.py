@@ -9,7 +9,7 @@ from __future__ import annotations
 import streamlit as st
 from streamlit.errors import StreamlitSecretNotFoundError
 
-from annotate_app import auth
+from annotate_app.accounts import auth
 from annotate_app.ui import common
 
 

@@ -9,8 +9,8 @@ from dataclasses import replace
 
 from annotate_app.active.acquisition import STRATEGIES
 from annotate_app.active.select import DEFAULT_STRATEGY, ActiveConfig
-from annotate_app.cli_support import CLIError, open_store
-from annotate_app.commands.route import add_routing_simulation_options, cmd_simulate_routing
+from annotate_app.cli.route import add_routing_simulation_options, cmd_simulate_routing
+from annotate_app.cli.support import CLIError, open_store
 from annotate_app.jobs import JobFailed, JobRunner
 from annotate_app.reward.config import TrainConfig
 
@@ -88,7 +88,7 @@ def cmd_select(args: argparse.Namespace) -> int:
 def cmd_simulate(args: argparse.Namespace) -> int:
     if args.routing:  # `annotate simulate --routing ...` compares routing policies instead
         return cmd_simulate_routing(args)
-    from annotate_app.simulate import SimulationConfig, run_simulation
+    from annotate_app.simulation.strategies import SimulationConfig, run_simulation
 
     try:
         budgets = [int(b) for b in args.budgets.split(",")]
@@ -118,7 +118,7 @@ def cmd_simulate(args: argparse.Namespace) -> int:
         with open(args.json, "w", encoding="utf-8") as fh:
             json.dump(report, fh, indent=2)
     if args.html:
-        from annotate_app.simulate import learning_curve_html
+        from annotate_app.simulation.strategies import learning_curve_html
 
         learning_curve_html(report, args.html)
     print(report["table"])

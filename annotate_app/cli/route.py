@@ -7,7 +7,7 @@ import json
 from dataclasses import replace
 from pathlib import Path
 
-from annotate_app.cli_support import CLIError, open_store
+from annotate_app.cli.support import CLIError, open_store
 from annotate_app.routing.budget import BudgetConfig
 from annotate_app.routing.policies import POLICIES
 
@@ -92,7 +92,7 @@ def _csv(value: str) -> list[str]:
 
 
 def cmd_simulate_routing(args: argparse.Namespace) -> int:
-    from annotate_app.routing.simulate import (
+    from annotate_app.simulation.routing import (
         RoutingSimConfig,
         budget_to_match_all_human,
         simulate,

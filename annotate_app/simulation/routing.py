@@ -29,9 +29,14 @@ from annotate_app.routing.calibration import JudgeCalibration
 from annotate_app.routing.features import pair_features
 from annotate_app.routing.learned import LearnedRouter, LearnedRouterConfig
 from annotate_app.routing.policies import POLICIES, PolicyConfig, decide
-from annotate_app.routing.sim_data import load_labeled_pairs, response_texts, split_holdout
-from annotate_app.routing.sim_reward import BTEnsemble, SimRewardConfig, bt_accuracy, embed_texts
-from annotate_app.routing.synthetic_judge import judge_name, parse_spec, synthetic_verdicts
+from annotate_app.simulation.routing_data import load_labeled_pairs, response_texts, split_holdout
+from annotate_app.simulation.routing_reward import (
+    BTEnsemble,
+    SimRewardConfig,
+    bt_accuracy,
+    embed_texts,
+)
+from annotate_app.simulation.synthetic_judge import judge_name, parse_spec, synthetic_verdicts
 
 JUDGE_INFORMED = ("confidence", "value", "learned")
 

@@ -7,7 +7,7 @@ import json
 import sys
 
 from annotate_app.analytics.calibration import METHODS, judge_report, refit_calibration
-from annotate_app.cli_support import CLIError, open_store
+from annotate_app.cli.support import CLIError, open_store
 from annotate_app.jobs import JobFailed, JobRunner
 from annotate_app.judge.jobs import JudgeBusy, JudgeJobConfig, submit_judge_job
 from annotate_app.judge.spec import JudgeSpec

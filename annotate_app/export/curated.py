@@ -20,7 +20,7 @@ import pandas as pd
 
 from annotate_app.analytics.consensus import AGGREGATIONS, pair_consensus
 from annotate_app.analytics.leaderboard import source_list
-from annotate_app.export import EXPORT_FORMATS, preference_record
+from annotate_app.export.preferences import EXPORT_FORMATS, preference_record
 from annotate_app.store import Store
 
 ALL_FORMATS = (*EXPORT_FORMATS, "hf")

@@ -1,6 +1,6 @@
 """``annotate``: the command line. Each command opens the project directly (no app may hold it).
 
-Commands live in ``annotate_app.commands``, one module per area, each with ``register(subparsers)``.
+Commands live in ``annotate_app.cli``, one module per area, each with ``register(subparsers)``.
 Every error ends as one line on stderr and a non-zero exit code.
 """
 
@@ -11,16 +11,16 @@ import importlib
 import sys
 from typing import NoReturn
 
-from annotate_app.cli_support import CLIError, report_error
+from annotate_app.cli.support import CLIError, report_error
 
 COMMAND_MODULES = (
-    "annotate_app.commands.project",
-    "annotate_app.commands.serve",
-    "annotate_app.commands.route",
-    "annotate_app.commands.backup",
-    "annotate_app.commands.train",
-    "annotate_app.commands.insight",
-    "annotate_app.commands.judge",
+    "annotate_app.cli.project",
+    "annotate_app.cli.serve",
+    "annotate_app.cli.route",
+    "annotate_app.cli.backup",
+    "annotate_app.cli.train",
+    "annotate_app.cli.insight",
+    "annotate_app.cli.judge",
 )
 
 

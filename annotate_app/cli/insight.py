@@ -6,9 +6,9 @@ import argparse
 import json
 
 from annotate_app.analytics.leaderboard import Leaderboard, LeaderboardConfig, leaderboard
-from annotate_app.cli_support import open_store
-from annotate_app.export_audit import AUDIT_FORMATS, export_audit_log
-from annotate_app.export_hf import export_model
+from annotate_app.cli.support import open_store
+from annotate_app.export.audit import AUDIT_FORMATS, export_audit_log
+from annotate_app.export.curated import export_model
 from annotate_app.store.labels import SOURCES
 
 

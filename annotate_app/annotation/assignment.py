@@ -16,9 +16,9 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, fields
 from typing import Any
 
-from annotate_app import dispatcher
-from annotate_app.auth import Account, require_admin
-from annotate_app.dispatcher import Dispatcher
+from annotate_app.accounts.auth import Account, require_admin
+from annotate_app.annotation import dispatcher
+from annotate_app.annotation.dispatcher import Dispatcher
 from annotate_app.store import Store
 
 ASPECTS = ("helpfulness", "harmlessness", "honesty")

@@ -7,7 +7,7 @@ import os
 import sys
 from pathlib import Path
 
-from annotate_app.cli_support import CLIError, project_paths
+from annotate_app.cli.support import CLIError, project_paths
 from annotate_app.config import DEMO_DIR, REPO_ROOT, ProjectPaths
 from annotate_app.ingest import ImportOptions, import_file
 from annotate_app.store import Store

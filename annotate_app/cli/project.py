@@ -7,9 +7,14 @@ import json
 from pathlib import Path
 
 from annotate_app.analytics.consensus import AGGREGATIONS
-from annotate_app.cli_support import CLIError, open_store, project_paths
-from annotate_app.export import EXPORT_FORMATS, export_dataset
-from annotate_app.export_hf import ALL_FORMATS, ExportOptions, MissingDependency, export_preferences
+from annotate_app.cli.support import CLIError, open_store, project_paths
+from annotate_app.export.curated import (
+    ALL_FORMATS,
+    ExportOptions,
+    MissingDependency,
+    export_preferences,
+)
+from annotate_app.export.preferences import EXPORT_FORMATS, export_dataset
 from annotate_app.ingest import ImportOptions, PairConfig, import_file
 from annotate_app.ingest.formats import FORMATS
 from annotate_app.store import Store

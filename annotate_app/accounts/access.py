@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from annotate_app import export, export_hf
-from annotate_app.auth import Account, NotAllowed, require_admin
+from annotate_app.accounts.auth import Account, NotAllowed, require_admin
+from annotate_app.export import curated, preferences
 from annotate_app.store import Store
 
 __all__ = [
@@ -47,13 +47,13 @@ def judge_verdicts(store: Store, by: Account, judge_id: str | None = None) -> pd
 
 def export_dataset(
     store: Store, by: Account, path: str | Path, fmt: str, source: str = "all"
-) -> export.ExportReport:
+) -> preferences.ExportReport:
     require_admin(by)
-    return export.export_dataset(store, path, fmt, source)
+    return preferences.export_dataset(store, path, fmt, source)
 
 
 def export_bytes(
-    store: Store, by: Account, fmt: str, options: export_hf.ExportOptions | None = None
+    store: Store, by: Account, fmt: str, options: curated.ExportOptions | None = None
 ) -> tuple[bytes, str]:
     require_admin(by)
-    return export_hf.export_bytes(store, fmt, options)
+    return curated.export_bytes(store, fmt, options)

@@ -5,8 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from annotate_app.backup import backup, restore
-from annotate_app.cli_support import CLIError, project_paths
+from annotate_app.cli.support import CLIError, project_paths
+from annotate_app.store.backup_files import backup, restore
 
 
 def cmd_backup(args: argparse.Namespace) -> int:

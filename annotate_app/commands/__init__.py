@@ -1,1 +1,0 @@
-"""CLI commands, one module per area; ``annotate_app.cli`` lists them."""
