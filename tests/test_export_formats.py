@@ -20,10 +20,9 @@ from annotate_app.export.curated import (
     MissingDependency,
     curated_rows,
     export_bytes,
-    export_model,
     export_preferences,
-    model_bytes,
 )
+from annotate_app.export.model import export_model, model_bytes
 from annotate_app.store import Store
 from tests.analytics_data import populate
 

@@ -8,7 +8,7 @@ import json
 from annotate_app.analytics.leaderboard import Leaderboard, LeaderboardConfig, leaderboard
 from annotate_app.cli.support import open_store
 from annotate_app.export.audit import AUDIT_FORMATS, export_audit_log
-from annotate_app.export.curated import export_model
+from annotate_app.export.model import export_model
 from annotate_app.store.labels import SOURCES
 
 

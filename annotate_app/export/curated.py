@@ -1,5 +1,5 @@
 """Curated preference exports: aggregation of several annotators, agreement and confidence floors,
-a train/test split by prompt, and the Hugging Face dataset folder; plus reward-model folders.
+a train/test split by prompt, and the Hugging Face dataset folder.
 
 The plain ``export`` module writes every decided pair as it stands; this one decides what a
 training set should hold. Splits are by prompt, so no prompt sits in both train and test.
@@ -7,11 +7,8 @@ training set should hold. Splits are by prompt, so no prompt sits in both train 
 
 from __future__ import annotations
 
-import io
 import json
-import shutil
 import tempfile
-import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -20,6 +17,7 @@ import pandas as pd
 
 from annotate_app.analytics.consensus import AGGREGATIONS, pair_consensus
 from annotate_app.analytics.leaderboard import source_list
+from annotate_app.export.files import zip_folder
 from annotate_app.export.preferences import EXPORT_FORMATS, preference_record
 from annotate_app.store import Store
 
@@ -130,21 +128,6 @@ def write_hf_dataset(splits: dict[str, pd.DataFrame], path: Path) -> None:
     datasets.DatasetDict(parts).save_to_disk(str(path))
 
 
-def export_model(store: Store, version: str, dest: str | Path) -> Path:
-    """Copy a reward-model version's Hugging Face folder to ``dest`` (which must not exist yet)."""
-    row = store.model_version(version)
-    if row is None:
-        raise ValueError(f"no model version {version!r}; see the Reward page or model_versions")
-    source = _model_dir(store, row["path"])
-    if not source.is_dir():
-        raise FileNotFoundError(f"model version {row['id']} points to {source}, which is missing")
-    dest = Path(dest)
-    if dest.exists():
-        raise FileExistsError(f"{dest} already exists; choose a new folder")
-    shutil.copytree(source, dest)
-    return dest
-
-
 def export_bytes(store: Store, fmt: str, options: ExportOptions | None = None) -> tuple[bytes, str]:
     """The export as one download: the file itself, or a zip when it is a folder or several
     files. Returns (bytes, file name)."""
@@ -154,34 +137,7 @@ def export_bytes(store: Store, fmt: str, options: ExportOptions | None = None) -
         written = [Path(p) for p in report.paths]
         if len(written) == 1 and written[0].is_file():
             return written[0].read_bytes(), written[0].name
-        return _zip(Path(tmp)), "preferences.zip"
-
-
-def model_bytes(store: Store, version: str) -> tuple[bytes, str]:
-    """A reward-model version's folder as a zip download."""
-    with tempfile.TemporaryDirectory() as tmp:
-        folder = export_model(store, version, Path(tmp) / "model")
-        return _zip(folder), f"reward-model-{version}.zip"
-
-
-def _zip(folder: Path) -> bytes:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-        for path in sorted(folder.rglob("*")):
-            if path.is_file():
-                archive.write(path, path.relative_to(folder))
-    return buffer.getvalue()
-
-
-def _model_dir(store: Store, stored: str) -> Path:
-    """Stored paths may be absolute, or relative to the project's models or work folder."""
-    path = Path(stored)
-    if path.is_absolute():
-        return path
-    for base in (store.paths.models_dir, store.paths.work_dir, Path.cwd()):
-        if (base / path).is_dir():
-            return base / path
-    return store.paths.models_dir / path
+        return zip_folder(Path(tmp)), "preferences.zip"
 
 
 def _shape(decided: pd.DataFrame) -> pd.DataFrame:

@@ -14,7 +14,8 @@ from annotate_app.analytics import figures
 from annotate_app.analytics.consensus import AGGREGATIONS
 from annotate_app.analytics.dashboard import headline, load_dashboard
 from annotate_app.export.audit import AUDIT_FORMATS, audit_log_bytes
-from annotate_app.export.curated import ALL_FORMATS, ExportOptions, export_bytes, model_bytes
+from annotate_app.export.curated import ALL_FORMATS, ExportOptions, export_bytes
+from annotate_app.export.model import model_bytes
 from annotate_app.store import Store
 from annotate_app.store.analytics import LabelFilter
 from annotate_app.store.labels import SOURCES
