@@ -5,6 +5,7 @@ from annotate_app.store.assignment import AssignmentStore
 from annotate_app.store.backup import BackupStore
 from annotate_app.store.content import ContentStore, IngestCounts
 from annotate_app.store.db import ProjectLockedError, StoreError
+from annotate_app.store.flags import FlagStore
 from annotate_app.store.jobs import JobStore
 from annotate_app.store.judge import JudgeStore
 from annotate_app.store.labels import LabelStore
@@ -24,6 +25,7 @@ class Store(
     JudgeStore,
     RewardStore,
     RoutingStore,
+    FlagStore,
 ):
     """A project: one DuckDB file, opened read-write by exactly one process."""
 
