@@ -1,10 +1,12 @@
-"""One decision per pair from many votes: mean choice, strict majority, or Bradley-Terry consistent.
+"""Consensus: one decision per pair from many votes, with how far the votes agree with it.
 
-Each vote's support for A is 1 (A wins), 0 (B wins) or 0.5 (tie); a judge vote with a debiased p_a
-supports A by p_a. Both-bad votes support neither side.
+``mean`` and ``majority`` are the outcome rule of ``annotate_app.labels`` (``outcome.pair_outcomes``);
+``bt`` adds a decision that is consistent across the responses of a prompt. Each vote's support for A
+is 1 (A wins), 0 (B wins) or 0.5 (tie); a judge vote with a debiased p_a supports A by p_a. Both-bad
+votes support neither side.
 
-- ``mean``: the sign of the mean 5-point choice (the plain export's rule).
-- ``majority``: the outcome with strictly more votes than each other one, else a tie.
+- ``mean``: the sign of the mean 5-point choice.
+- ``majority``: the side with strictly more votes than each other one, else a tie.
 - ``bt``: Bradley-Terry strengths of the responses, fitted on every vote of every pair with a
   Gaussian prior worth about one battle, decide each pair. Responses of one prompt then form one
   ranking, so the exported preferences never contain a cycle (A>B, B>C, C>A).
@@ -22,7 +24,7 @@ import scipy.sparse as sp
 from scipy.sparse.linalg import spsolve
 from scipy.special import expit
 
-from annotate_app.analytics.agreement import vote_outcomes
+from annotate_app.labels.outcome import pair_outcomes, vote_outcomes
 
 AGGREGATIONS = ("mean", "majority", "bt")
 BT_PRIOR = 1.0  # precision of the N(0, 1/prior) prior on each response's strength
@@ -62,17 +64,9 @@ def pair_consensus(votes: pd.DataFrame, method: str = "mean") -> pd.DataFrame:
             "annotators": grouped["annotator"].agg(lambda s: sorted(set(s))),
         }
     )
-    if method == "mean":
-        sign = np.sign(out["mean_choice"].fillna(0))
-        out["outcome"] = sign.map({1.0: "a", -1.0: "b", 0.0: "tie"})
-        out["confidence"] = _oriented(out["mean_support"], out["outcome"])
-    elif method == "majority":
-        counts = pd.crosstab(votes["pair_id"], votes["vote"]).reindex(
-            columns=["a", "b", "tie"], fill_value=0
-        )
-        top = counts.max(axis=1)
-        unique = counts.eq(top, axis=0).sum(axis=1) == 1
-        out["outcome"] = counts.idxmax(axis=1).where(unique & (top > 0), "tie")
+    if method in ("mean", "majority"):
+        rule = pair_outcomes(votes, method).set_index("pair_id")
+        out["outcome"] = rule["outcome"].reindex(out.index)
         out["confidence"] = _oriented(out["mean_support"], out["outcome"])
     else:
         win_prob = _bt_pair_probs(votes)

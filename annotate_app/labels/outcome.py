@@ -1,0 +1,106 @@
+"""The outcome of a pair from its votes, as the package docstring states the rule.
+
+Pure functions on frames of votes (columns ``pair_id``, ``choice``, ``both_bad``; ``source`` where
+voters are chosen by source). The ``pair_outcomes`` SQL view computes the same ``mean`` outcome.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+
+from annotate_app.labels.sources import HUMAN_SOURCES
+
+Outcome = Literal["a", "b", "tie", "both_bad"]
+OUTCOMES: tuple[str, ...] = ("a", "b", "tie", "both_bad")  # index = outcome code
+Method = Literal["mean", "majority"]
+METHODS: tuple[str, ...] = ("mean", "majority")
+OUTCOME_COLUMNS = [
+    "pair_id",
+    "n_labels",
+    "n_both_bad",
+    "n_a",
+    "n_b",
+    "n_tie",
+    "mean_choice",
+    "strength",
+    "outcome",
+    "target",
+]
+
+
+def outcome_codes(votes: pd.DataFrame) -> np.ndarray:
+    """Index into OUTCOMES of every vote's side."""
+    choice = votes["choice"].astype("float64").to_numpy()
+    both_bad = votes["both_bad"].fillna(False).astype(bool).to_numpy()
+    return np.select([both_bad, choice > 0, choice < 0], [3, 0, 1], default=2)
+
+
+def vote_outcomes(votes: pd.DataFrame) -> pd.Series:
+    """'a', 'b', 'tie' or 'both_bad' for each vote."""
+    labels = np.asarray(OUTCOMES, dtype=object)[outcome_codes(votes)]
+    return pd.Series(labels, index=votes.index, name="outcome")
+
+
+def pair_outcomes(votes: pd.DataFrame, method: Method = "mean") -> pd.DataFrame:
+    """One row per pair: vote counts, mean choice, strength, outcome and soft target.
+
+    Pass the votes of one group of voters (see ``people_votes``); every vote in ``votes`` counts.
+    """
+    if method not in METHODS:
+        raise ValueError(f"unknown outcome method {method!r}; use one of {', '.join(METHODS)}")
+    if votes.empty:
+        return pd.DataFrame(columns=OUTCOME_COLUMNS)
+    codes = outcome_codes(votes)
+    item, pairs = pd.factorize(votes["pair_id"], sort=True)
+    counts = np.zeros((len(pairs), len(OUTCOMES)), dtype=np.int64)
+    np.add.at(counts, (item, codes), 1)
+    choice = votes["choice"].astype("float64").to_numpy()
+    taking_side = codes != 3
+    sums = np.bincount(item[taking_side], weights=choice[taking_side], minlength=len(pairs))
+    n_side = counts[:, :3].sum(axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = np.where(n_side > 0, sums / np.maximum(n_side, 1), np.nan)
+    if method == "mean":
+        decided = np.select([mean > 0, mean < 0], [0, 1], default=2)
+    else:
+        top = counts[:, :3].max(axis=1)
+        unique_top = (counts[:, :3] == top[:, None]).sum(axis=1) == 1
+        decided = np.where(unique_top, counts[:, :3].argmax(axis=1), 2)
+    code = np.where(n_side == 0, 3, decided)
+    target = np.asarray([1.0, 0.0, 0.5, np.nan])[code]
+    return pd.DataFrame(
+        {
+            "pair_id": pairs,
+            "n_labels": counts.sum(axis=1),
+            "n_both_bad": counts[:, 3],
+            "n_a": counts[:, 0],
+            "n_b": counts[:, 1],
+            "n_tie": counts[:, 2],
+            "mean_choice": mean,
+            "strength": np.abs(mean),
+            "outcome": np.asarray(OUTCOMES, dtype=object)[code],
+            "target": target,
+        }
+    )
+
+
+def people_votes(votes: pd.DataFrame) -> pd.DataFrame:
+    """The votes of people (``HUMAN_SOURCES``): the reference group."""
+    return votes[votes["source"].isin(HUMAN_SOURCES)]
+
+
+def decided(outcomes: pd.DataFrame) -> pd.DataFrame:
+    """Pairs whose outcome is a side (A or B): the only ones a figure that needs a side uses."""
+    return outcomes[outcomes["outcome"].isin(("a", "b"))]
+
+
+def file_outcomes(labels: pd.DataFrame) -> pd.DataFrame:
+    """Outcomes of the labels that came with a file (an import collector's ``labels`` frame, which
+    has pair_id and choice and may lack both_bad): what a simulation replays as the truth."""
+    votes = labels.assign(
+        both_bad=labels["both_bad"] if "both_bad" in labels else False
+    )
+    return pair_outcomes(votes)
