@@ -37,6 +37,9 @@ from annotate_app.store import Store
 
 FINISHED = ("done", "failed", "cancelled")
 LOG = "worker.log"
+OWNER = "owner.json"  # the process that started (or adopted) the job and ingests its output
+# A worker of a dead starter that reported no progress for this long is killed (ANNOTATE_JOB_STALE_S)
+STALE_S = float(os.environ.get("ANNOTATE_JOB_STALE_S", "900"))
 
 
 class JobFailed(RuntimeError):
@@ -69,10 +72,18 @@ def _tail(path: Path, lines: int = 15) -> str:
 
 
 class JobRunner:
-    def __init__(self, store: Store) -> None:
+    """Starts and follows jobs for the process that holds the project file.
+
+    A new runner first adopts the unfinished jobs of processes that are gone (see ``adopt_orphans``):
+    only one process can hold the file, so a job whose starter is another process has lost it.
+    """
+
+    def __init__(self, store: Store, stale_s: float = STALE_S) -> None:
         self.store = store
+        self.stale_s = stale_s
         self._procs: dict[str, subprocess.Popen] = {}
         self._lock = threading.Lock()
+        self.adopted = self.adopt_orphans()
 
     def job_dir(self, job_id: str) -> Path:
         return self.store.paths.jobs_dir / job_id
@@ -109,7 +120,63 @@ class JobRunner:
             )
         with self._lock:
             self._procs[job_id] = proc
+        self._own(job_dir)
         self.store.update_job(job_id, status="running", pid=proc.pid, started_at=_now())
+
+    @staticmethod
+    def _own(job_dir: Path) -> None:
+        write_json_atomic(job_dir / OWNER, {"pid": os.getpid(), "at": time.time()})
+
+    @staticmethod
+    def _owner(job_dir: Path) -> int | None:
+        try:
+            return int(json.loads((job_dir / OWNER).read_text(encoding="utf-8"))["pid"])
+        except (OSError, ValueError, KeyError, TypeError):
+            return None
+
+    def _last_activity(self, job_dir: Path) -> float:
+        """When the worker last reported progress (or the job was written, before its first report)."""
+        times = [p.stat().st_mtime for p in (job_dir / PROGRESS, job_dir / PARAMS) if p.exists()]
+        return max(times, default=0.0)
+
+    def adopt_orphans(self) -> list[tuple[str, str]]:
+        """Take over the unfinished jobs whose starting process is gone. Returns (job id, outcome).
+
+        A worker that ended is collected now (done if it wrote its result, else failed). A live one
+        is followed from here on, unless it reported no progress for ``stale_s``: then nobody is
+        waiting for it, so it is killed and the job marked failed.
+        """
+        outcomes: list[tuple[str, str]] = []
+        jobs = self.store.list_jobs(limit=1000, status=("queued", "running"))
+        for job_id, pid in zip(jobs["id"], jobs["pid"], strict=True):
+            job_dir = self.job_dir(job_id)
+            owner = self._owner(job_dir)
+            if owner == os.getpid():
+                continue
+            pid = None if pd.isna(pid) else int(pid)
+            if job_dir.exists():
+                self._own(job_dir)
+            idle = time.time() - self._last_activity(job_dir)
+            if _alive(pid) and idle > self.stale_s:
+                with contextlib.suppress(OSError):
+                    os.killpg(pid, signal.SIGKILL)
+                deadline = time.time() + 5
+                while _alive(pid) and time.time() < deadline:
+                    time.sleep(0.05)
+                self._end(
+                    job_id,
+                    "failed",
+                    error=f"orphaned: the process that started it (PID {owner or 'unknown'}) is "
+                    f"gone and its worker (PID {pid}) reported nothing for {idle:.0f} s; "
+                    "it was stopped",
+                )
+                outcomes.append((job_id, "killed: orphaned and stale"))
+                continue
+            status = self.poll(job_id)["status"]
+            outcomes.append(
+                (job_id, "followed: its worker still runs" if status == "running" else status)
+            )
+        return outcomes
 
     def _exit_code(self, job_id: str, pid: int | None) -> int | None:
         """The worker's exit code, or None while it runs (or when it is gone and was not ours)."""

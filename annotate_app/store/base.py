@@ -28,6 +28,8 @@ class StoreBase:
     def __init__(self, db: str | Path | ProjectPaths, read_only: bool = False) -> None:
         self.paths = db if isinstance(db, ProjectPaths) else ProjectPaths(db=Path(db))
         self.paths.db.parent.mkdir(parents=True, exist_ok=True)
+        self.read_only = read_only
+        self._closed = False
         self.con = connect(self.paths.db, read_only=read_only)
         if not read_only:
             migrate(self.con)
@@ -52,8 +54,25 @@ class StoreBase:
                 raise
             cur.execute("COMMIT")
 
+    def checkpoint(self) -> None:
+        """Write the WAL into the ``.duckdb`` file, so the file alone holds every committed row.
+
+        DuckDB keeps recent commits in ``<file>.wal`` beside the file until a checkpoint; the two
+        belong together, and the WAL must never be deleted while it exists.
+        """
+        with self.cursor() as cur:
+            cur.execute("CHECKPOINT")
+
     def close(self) -> None:
-        self.con.close()
+        """Checkpoint and close: a cleanly closed project is one self-contained file."""
+        if self._closed:
+            return
+        self._closed = True
+        try:
+            if not self.read_only:
+                self.checkpoint()
+        finally:
+            self.con.close()
 
     def __enter__(self) -> StoreBase:
         return self

@@ -1,13 +1,8 @@
-"""What every page shares: the server's one Store and service thread, and the signed-in account.
+"""What every page shares: the server's one Store and services, and the signed-in account.
 
-DuckDB lets one process hold the project file, so the server opens it once (``st.cache_resource``)
-and every session takes short cursors on that one connection. The same place starts one background
-thread that follows running jobs (so their progress reaches the ``jobs`` table with nobody watching),
-writes the leases the label page handed out (in batches, off the answer path), and answers
-``annotate backup`` requests (the CLI cannot open the file while the app holds it).
-
-On start, leases left by a previous server process (killed, or stopped) are cut to a short grace
-time: their sessions are gone, so their pairs must not stay blocked for the whole lease time.
+The server process opens the project once and holds it until it stops (``annotate_app.service``;
+``annotate serve`` opens it before Streamlit listens). Under AppTest, or a bare ``streamlit run`` of
+``app.py``, nothing opened it yet, so the first page run opens it here (``st.cache_resource``).
 
 Every page run re-reads the signed-in account: a disabled account is signed out at once, a role
 change applies at once, and a session idle longer than the project's timeout is signed out.
@@ -16,86 +11,23 @@ change applies at once, and a session idle longer than the project's timeout is 
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import functools
 import importlib
-import logging
 import os
 import re
 import sys
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
 import streamlit as st
 
+from annotate_app import service
 from annotate_app.accounts import auth
 from annotate_app.accounts.auth import Account
-from annotate_app.active.select import ActiveConfig
-from annotate_app.annotation import assignment
-from annotate_app.annotation.assignment import LabelingSettings
 from annotate_app.config import ProjectPaths
-from annotate_app.jobs import JobRunner
-from annotate_app.reward.jobs import maybe_start_training
+from annotate_app.service import Services
 from annotate_app.store import Store
-from annotate_app.store import backup_files as backup
-
-POLL_SECONDS = 1.0  # jobs and backup requests
-RETRAIN_CHECK_SECONDS = 5.0  # how often the service thread looks for enough new labels
-LEASE_WRITE_SECONDS = 0.2  # leases handed out are in DuckDB this long after at most
-# Seconds a lease from a previous server process may still hold its pair (ANNOTATE_LEASE_GRACE_S).
-LEASE_GRACE_S = float(os.environ.get("ANNOTATE_LEASE_GRACE_S", "120"))
-log = logging.getLogger(__name__)
-
-
-class Services:
-    """The project file, the job runner and the sign-in guard of one server process."""
-
-    def __init__(self, paths: ProjectPaths) -> None:
-        self.store = Store(paths)
-        cut = self.store.expire_leases_after(
-            dt.datetime.now() + dt.timedelta(seconds=LEASE_GRACE_S)
-        )
-        if cut:
-            log.info("cut %d leases of a previous server process to %.0f s", cut, LEASE_GRACE_S)
-        assignment.write_leases_behind(self.store)
-        self.runner = JobRunner(self.store)
-        self.guard = auth.SignInGuard()
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._serve, name="app-services", daemon=True)
-        self._thread.start()
-
-    def _serve(self) -> None:
-        rounds = 0
-        while not self._stop.wait(LEASE_WRITE_SECONDS):
-            rounds += 1
-            steps = [("writing leases", lambda: assignment.maintain_queue(self.store))]
-            if rounds % round(POLL_SECONDS / LEASE_WRITE_SECONDS) == 0:
-                steps += [
-                    ("polling jobs", self.runner.poll_all),
-                    ("serving backup requests", lambda: backup.serve_requests(self.store)),
-                ]
-            if rounds % round(RETRAIN_CHECK_SECONDS / LEASE_WRITE_SECONDS) == 0:
-                steps.append(("starting a retrain", self._maybe_retrain))
-            for name, step in steps:
-                try:
-                    step()
-                except Exception:  # noqa: BLE001 - one bad round must not end the thread
-                    log.exception("%s failed", name)
-
-    def _maybe_retrain(self) -> None:
-        """Close the loop: enough new labels start one training job (debounced by the job itself)."""
-        every = LabelingSettings.load(self.store).retrain_every
-        if every > 0:
-            maybe_start_training(self.store, self.runner, ActiveConfig(retrain_every=every))
-
-    def close(self) -> None:
-        self._stop.set()
-        self._thread.join(timeout=5)
-        assignment.flush_leases(self.store)
-        self.store.close()
-
 
 def _db_argument() -> str:
     """The project file this server serves. Pages ask for it several times per rerun, and parsing
@@ -123,7 +55,7 @@ def _services(db: str) -> Services:
 
 
 def services() -> Services:
-    return _services(_db_argument())
+    return service.running() or _services(_db_argument())
 
 
 def store() -> Store:
