@@ -13,7 +13,8 @@ from pathlib import Path
 import pandas as pd
 
 from annotate_app.accounts.auth import Account, NotAllowed, require_admin
-from annotate_app.export import curated, preferences
+from annotate_app.export import preferences
+from annotate_app.export.options import ExportOptions, ExportReport
 from annotate_app.store import Store
 
 __all__ = [
@@ -46,14 +47,14 @@ def judge_verdicts(store: Store, by: Account, judge_id: str | None = None) -> pd
 
 
 def export_dataset(
-    store: Store, by: Account, path: str | Path, fmt: str, source: str = "all"
-) -> preferences.ExportReport:
+    store: Store, by: Account, path: str | Path, fmt: str, options: ExportOptions | None = None
+) -> ExportReport:
     require_admin(by)
-    return preferences.export_dataset(store, path, fmt, source)
+    return preferences.export_dataset(store, path, fmt, options)
 
 
 def export_bytes(
-    store: Store, by: Account, fmt: str, options: curated.ExportOptions | None = None
+    store: Store, by: Account, fmt: str, options: ExportOptions | None = None
 ) -> tuple[bytes, str]:
     require_admin(by)
-    return curated.export_bytes(store, fmt, options)
+    return preferences.export_bytes(store, fmt, options)

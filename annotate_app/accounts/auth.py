@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 
 import bcrypt
 
+from annotate_app.accounts import names
 from annotate_app.store import Store
 
 ROLES = ("admin", "annotator")
@@ -68,14 +69,33 @@ def check_password(password: str, hashed: str) -> bool:
 
 
 def clean_name(name: str) -> str:
-    name = " ".join(name.split())
-    if not name:
-        raise ValueError("a name cannot be empty")
-    if len(name) > MAX_NAME:
-        raise ValueError(f"a name can have at most {MAX_NAME} characters")
+    """The stored form of an account name (``names.clean``); raises ``names.BadName``."""
+    name = names.clean(name, what="a name", max_length=MAX_NAME)
     if name.startswith("import:"):
-        raise ValueError("names starting with 'import:' are reserved for imported labels")
+        raise names.BadName("names starting with 'import:' are reserved for imported labels")
     return name
+
+
+def account_names(store: Store) -> list[str]:
+    return [str(n) for n in store.annotators_frame()["name"]]
+
+
+def check_new_name(store: Store, name: str) -> str:
+    """The cleaned name of a new account, refused if taken or confusable with an existing one."""
+    name = clean_name(name)
+    if store.get_annotator(name) is not None:
+        raise names.BadName(f"an account named {name!r} already exists")
+    names.check_new(name, account_names(store), what="the name")
+    return name
+
+
+def project_password_set(store: Store) -> bool:
+    return bool(store.get_setting(PROJECT_PASSWORD_KEY))
+
+
+def has_own_password(store: Store, name: str) -> bool:
+    row = store.get_annotator(name)
+    return row is not None and bool(row["password_hash"])
 
 
 def password_required(store: Store, name: str) -> bool:
@@ -168,7 +188,7 @@ def sign_in(
 def _check_credentials(store: Store, name: str, password: str | None) -> Account:
     try:
         name = clean_name(name)
-    except ValueError as exc:
+    except names.BadName as exc:
         raise AuthError(str(exc)) from None
     row = store.get_annotator(name)
     if row is None:
@@ -224,23 +244,38 @@ def _token_key(token: str) -> str:
     return INVITE_PREFIX + hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
-def create_invite(store: Store, by: Account, role: str = "annotator", hours: float = 72.0) -> str:
-    """A single-use token for a new account of ``role``; only its hash is stored."""
+def create_invite(
+    store: Store,
+    by: Account,
+    role: str = "annotator",
+    hours: float = 72.0,
+    name: str | None = None,
+) -> str:
+    """A single-use token for a new account of ``role``; only its hash is stored. With a ``name``,
+    the invite is for that account name only (checked now, and again when it is redeemed)."""
     require_admin(by)
     if role not in ROLES:
         raise ValueError(f"role must be one of {ROLES}, got {role!r}")
     if hours <= 0:
         raise ValueError(f"an invite must last a positive time, got {hours} hours")
+    invite = {"role": role, "by": by.name}
+    if name is not None:
+        invite["name"] = check_new_name(store, name)
     token = secrets.token_urlsafe(32)
     expires = dt.datetime.now(dt.UTC) + dt.timedelta(hours=hours)
-    store.set_setting(
-        _token_key(token), {"role": role, "expires_at": expires.isoformat(), "by": by.name}
-    )
+    store.set_setting(_token_key(token), {**invite, "expires_at": expires.isoformat()})
     return token
 
 
+def invited_name(store: Store, token: str) -> str | None:
+    """The account name an invite was made for, if it names one (the sign-in form fills it in)."""
+    invite = store.get_setting(_token_key(token or ""))
+    return invite.get("name") if invite else None
+
+
 def redeem_invite(store: Store, token: str, name: str, password: str) -> Account:
-    """Create the invited account; the token is spent whether or not it had expired."""
+    """Create the invited account; the token is spent whether or not it had expired. The name
+    follows the same rules as every account name (``names``), including the look-alike check."""
     with _INVITE_LOCK:
         key = _token_key(token or "")
         invite = store.get_setting(key)
@@ -249,13 +284,17 @@ def redeem_invite(store: Store, token: str, name: str, password: str) -> Account
         if dt.datetime.fromisoformat(invite["expires_at"]) < dt.datetime.now(dt.UTC):
             store.set_setting(key, None)  # spent: a null value reads as no invite
             raise AuthError("this invite link has expired; ask an admin for a new one")
+        reserved = invite.get("name")
+        if reserved is not None and names.normalise(name or reserved) != reserved:
+            raise AuthError(f"this invite is for the name {reserved!r}")
         try:
-            name = clean_name(name)
+            name = clean_name(name or reserved or "")
+            if store.get_annotator(name) is not None:
+                raise AuthError(f"the name {name!r} is taken; choose another")
+            name = check_new_name(store, name)
             hashed = hash_password(password)
         except ValueError as exc:
             raise AuthError(str(exc)) from None
-        if store.get_annotator(name) is not None:
-            raise AuthError(f"the name {name!r} is taken; choose another")
         store.set_setting(key, None)  # spent: a null value reads as no invite
         store.upsert_annotator(name, role=invite["role"], password_hash=hashed)
     return Account(name, invite["role"])
@@ -273,9 +312,7 @@ def create_account(
     require_admin(by)
     if role not in ROLES:
         raise ValueError(f"role must be one of {ROLES}, got {role!r}")
-    name = clean_name(name)
-    if store.get_annotator(name) is not None:
-        raise ValueError(f"an account named {name!r} already exists")
+    name = check_new_name(store, name)
     store.upsert_annotator(
         name, role=role, password_hash=hash_password(password) if password else None
     )
@@ -289,6 +326,43 @@ def set_active(store: Store, by: Account, name: str, active: bool) -> None:
     if store.get_annotator(name) is None:
         raise ValueError(f"no account named {name!r}")
     store.set_annotator_active(name, active)
+
+
+LOOPBACK_ADDRESSES = ("127.0.0.1", "localhost", "::1")
+
+
+class Unprotected(ValueError):
+    """A project that anyone who reaches it can enter by typing a name, about to be exposed."""
+
+
+def open_accounts(store: Store) -> list[str]:
+    """Active accounts that sign in by name alone (none has a password and no project password
+    is set). A project with no account at all is open too: its first visitor becomes the admin."""
+    if project_password_set(store):
+        return []
+    frame = store.annotators_frame()
+    if frame.empty:
+        return ["(first visitor becomes admin)"]
+    active = [str(n) for n, on in zip(frame["name"], frame["active"], strict=True) if on]
+    return [n for n in active if not has_own_password(store, n)]
+
+
+def is_loopback(address: str) -> bool:
+    return address in LOOPBACK_ADDRESSES or address.startswith("127.")
+
+
+def check_exposure(store: Store, address: str, allow_no_passwords: bool = False) -> None:
+    """Refuse to serve a name-only project on an address other people can reach."""
+    if is_loopback(address) or allow_no_passwords:
+        return
+    exposed = open_accounts(store)
+    if exposed:
+        shown = ", ".join(repr(n) for n in exposed[:5]) + (" ..." if len(exposed) > 5 else "")
+        raise Unprotected(
+            f"refusing to serve on {address}: anyone who reaches it could sign in without a "
+            f"password as {shown}; set passwords ('annotate user add NAME --password-stdin', or "
+            "a project password on the Settings page), or pass --allow-no-passwords"
+        )
 
 
 def set_project_password(store: Store, by: Account, password: str | None) -> None:

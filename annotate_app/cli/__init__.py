@@ -21,6 +21,7 @@ COMMAND_MODULES = (
     "annotate_app.cli.train",
     "annotate_app.cli.insight",
     "annotate_app.cli.judge",
+    "annotate_app.cli.user",
 )
 
 

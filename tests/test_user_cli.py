@@ -1,0 +1,83 @@
+"""``annotate user add|list|disable|invite``: accounts from the command line, on a real project file."""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+
+import pytest
+
+from annotate_app.accounts import auth
+from annotate_app.cli import main
+from annotate_app.store import Store
+
+
+def annotate(db: Path, *args: str, stdin: str = "", monkeypatch=None) -> int:
+    if monkeypatch is not None:
+        monkeypatch.setattr("sys.stdin", io.StringIO(stdin))
+    return main(["--db", str(db), *args])
+
+
+def test_first_admin_then_accounts_list_disable_and_invite(tmp_path: Path, capsys, monkeypatch):
+    db = tmp_path / "new.duckdb"
+    assert annotate(db, "user", "list") == 1, "no project yet: list does not create one"
+    assert "no project" in capsys.readouterr().err
+
+    assert annotate(db, "user", "add", "root", "--role", "admin", "--password-stdin",
+                    stdin="s3cret pass\n", monkeypatch=monkeypatch) == 0  # fmt: skip
+    assert annotate(db, "user", "add", "alice", "--db", str(db)) == 0
+    capsys.readouterr()
+    assert annotate(db, "user", "list", "--json") == 0
+    listed = json.loads(capsys.readouterr().out)
+    assert [(a["name"], a["role"], a["active"], a["password"]) for a in listed] == [
+        ("root", "admin", True, True),
+        ("alice", "annotator", True, False),
+    ]
+    with Store(db) as store:
+        assert auth.sign_in(store, "root", "s3cret pass") == auth.Account("root", "admin")
+        with pytest.raises(auth.AuthError):
+            auth.sign_in(store, "root", "wrong")
+
+    assert annotate(db, "user", "disable", "alice") == 0
+    assert annotate(db, "user", "invite", "bob", "--url", "http://labels.example:8501/") == 0
+    out = capsys.readouterr().out
+    link = out.strip().splitlines()[-1]
+    assert link.startswith("http://labels.example:8501/?invite=")
+    token = link.split("invite=", 1)[1]
+    with Store(db) as store:
+        assert store.get_annotator("alice")["active"] is False
+        assert auth.invited_name(store, token) == "bob"
+        assert auth.redeem_invite(store, token, "bob", "pw-bob") == auth.Account("bob", "annotator")
+    assert annotate(db, "user", "list") == 0
+    table = capsys.readouterr().out
+    assert "alice" in table and "disabled" in table and "bob" in table
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["ADMIN", "ad\u200bmin", "adm\u0456n", "alice\u202egnp.exe", "adm\x00in"],
+    ids=["upper", "zero-width", "cyrillic", "bidi", "nul"],
+)
+def test_user_add_and_invite_refuse_look_alikes(tmp_path: Path, capsys, name: str) -> None:
+    db = tmp_path / "p.duckdb"
+    assert annotate(db, "user", "add", "admin", "--role", "admin") == 0
+    assert annotate(db, "user", "add", "alice") == 0
+    capsys.readouterr()
+    for command in ("add", "invite"):
+        assert annotate(db, "user", command, name) == 1
+        err = capsys.readouterr().err
+        assert err.startswith("annotate: error:") and len(err.strip().splitlines()) == 1, err
+        assert "\x00" not in err and "\u202e" not in err and "\u200b" not in err
+    with Store(db) as store:
+        assert auth.account_names(store) == ["admin", "alice"]
+        assert not [k for k in store.all_settings() if k.startswith(auth.INVITE_PREFIX)]
+
+
+def test_password_stdin_needs_a_password(tmp_path: Path, capsys, monkeypatch) -> None:
+    db = tmp_path / "p.duckdb"
+    assert annotate(db, "user", "add", "x", "--password-stdin", monkeypatch=monkeypatch) == 1
+    assert "no password" in capsys.readouterr().err
+    if db.exists():
+        with Store(db) as store:
+            assert auth.account_names(store) == []
