@@ -8,6 +8,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from annotate_app.export.options import ExportOptions
 from annotate_app.export.preferences import export_dataset
 from annotate_app.ingest import import_file
 from annotate_app.store import Store
@@ -46,6 +47,10 @@ def preferences(store: Store) -> dict[str, tuple[object, str, str]]:
     return out
 
 
+def left_out(report) -> tuple[int, int, int]:
+    return tuple(report.dropped[k] for k in ("ties", "both-bad", "skipped-only"))
+
+
 @pytest.fixture
 def labeled(store: Store, tmp_path: Path) -> tuple[Store, dict[str, tuple]]:
     rows = [
@@ -81,10 +86,10 @@ def labeled(store: Store, tmp_path: Path) -> tuple[Store, dict[str, tuple]]:
 @pytest.mark.parametrize(("fmt", "name"), [("dpo-jsonl", "out.jsonl"), ("parquet", "out.parquet")])
 def test_round_trip_same_preferences(labeled, tmp_path: Path, fmt: str, name: str) -> None:
     store, expected = labeled
-    report = export_dataset(store, tmp_path / name, fmt, source="all")
-    assert (report.rows, report.ties, report.both_bad, report.skipped) == (4, 2, 1, 1)
+    report = export_dataset(store, tmp_path / name, fmt, ExportOptions(source="all"))
+    assert (report.rows, *left_out(report)) == (4, 2, 1, 1)
     assert not report.conversational
-    assert "left out 2 ties, 1 both-bad and 1 skipped-only pairs" in report.summary()
+    assert "left out 2 ties, 1 both-bad, 1 skipped-only" in report.summary()
     with Store(tmp_path / "fresh.duckdb") as fresh:
         back = import_file(fresh, tmp_path / name)
         assert back.format == "chosen-rejected"
@@ -95,8 +100,10 @@ def test_round_trip_same_preferences(labeled, tmp_path: Path, fmt: str, name: st
 
 def test_source_filter_and_provenance(labeled, tmp_path: Path) -> None:
     store, expected = labeled
-    report = export_dataset(store, tmp_path / "human.jsonl", "dpo-jsonl", source="human")
-    assert (report.rows, report.ties, report.both_bad, report.skipped) == (3, 2, 1, 1)
+    report = export_dataset(
+        store, tmp_path / "human.jsonl", "dpo-jsonl", ExportOptions(source="human")
+    )
+    assert (report.rows, *left_out(report)) == (3, 2, 1, 1)
     rows = [json.loads(line) for line in (tmp_path / "human.jsonl").read_text().splitlines()]
     assert {r["pair_id"] for r in rows} == {p for p, (src, _) in expected.items() if src == "human"}
     by_id = {r["pair_id"]: r for r in rows}
@@ -109,12 +116,13 @@ def test_source_filter_and_provenance(labeled, tmp_path: Path) -> None:
             assert good_side == "big" and poor_side in ("small", None)
     three_votes = next(r for r in rows if r["n_labels"] == 3)
     assert three_votes["annotators"] == ["ann1", "ann2", "ann3"]
-    assert three_votes["margin"] == pytest.approx(2 / 3)
-    ai = export_dataset(store, tmp_path / "ai.parquet", "parquet", source="ai")
-    assert (ai.rows, ai.ties, ai.both_bad, ai.skipped) == (1, 0, 0, 0)
-    assert pd.read_parquet(tmp_path / "ai.parquet")["margin"].tolist() == [2.0]
-    with pytest.raises(ValueError, match="unknown source 'robots'"):
-        export_dataset(store, tmp_path / "x.jsonl", "dpo-jsonl", source="robots")
+    assert three_votes["vote_margin"] == pytest.approx(2 / 3)
+    assert "margin" not in three_votes, "TRL's RewardTrainer would read it as a reward margin"
+    ai = export_dataset(store, tmp_path / "ai.parquet", "parquet", ExportOptions(source="ai"))
+    assert (ai.rows, *left_out(ai)) == (1, 0, 0, 0)
+    assert pd.read_parquet(tmp_path / "ai.parquet")["vote_margin"].tolist() == [2.0]
+    with pytest.raises(ValueError, match="unknown .*source 'robots'"):
+        export_dataset(store, tmp_path / "x.jsonl", "dpo-jsonl", ExportOptions(source="robots"))
     with pytest.raises(ValueError, match="unknown export format 'csv'"):
         export_dataset(store, tmp_path / "x.csv", "csv")
 
@@ -136,8 +144,10 @@ def test_undo_changes_the_export(labeled, tmp_path: Path) -> None:
     store.undo_last("ann3")  # pair 6 loses its dissenting vote; still A
     store.undo_last("ann2")  # pair 6 loses ann2: ann1 alone, still A
     store.undo_last("ann2")  # pair 2 loses ann2's -1: no longer a tie, A wins
-    report = export_dataset(store, tmp_path / "after.jsonl", "dpo-jsonl", source="human")
-    assert (report.rows, report.ties) == (4, 1)
+    report = export_dataset(
+        store, tmp_path / "after.jsonl", "dpo-jsonl", ExportOptions(source="human")
+    )
+    assert (report.rows, report.dropped["ties"]) == (4, 1)
 
 
 MULTI_TURN = [
@@ -202,5 +212,5 @@ def test_chat_export_loads_as_a_hf_dataset(store: Store, tmp_path: Path) -> None
 
 def test_empty_project_exports_nothing(store: Store, tmp_path: Path) -> None:
     report = export_dataset(store, tmp_path / "none.jsonl", "dpo-jsonl")
-    assert (report.rows, report.ties, report.both_bad, report.skipped) == (0, 0, 0, 0)
+    assert (report.rows, *left_out(report)) == (0, 0, 0, 0)
     assert (tmp_path / "none.jsonl").read_text() == ""

@@ -12,17 +12,17 @@ import zipfile
 import pandas as pd
 import pytest
 
-from annotate_app.analytics.consensus import pair_consensus
 from annotate_app.cli import main
 from annotate_app.export.audit import export_audit_log
-from annotate_app.export.curated import (
-    ExportOptions,
-    MissingDependency,
-    curated_rows,
-    export_bytes,
-    export_preferences,
-)
 from annotate_app.export.model import export_model, model_bytes
+from annotate_app.export.options import ExportOptions
+from annotate_app.export.preferences import (
+    PREFERENCE_COLUMNS,
+    export_bytes,
+    export_dataset,
+    preference_rows,
+)
+from annotate_app.labels.consensus import pair_consensus
 from annotate_app.store import Store
 from tests.analytics_data import populate
 
@@ -44,12 +44,12 @@ def read_jsonl(path) -> list[dict]:
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
 
 
-def test_mean_aggregation_matches_the_plain_export(project, project_paths, tmp_path):
+def test_cli_export_is_the_pipeline(project, project_paths, tmp_path):
     project.close()  # the CLI opens the project itself
     plain = tmp_path / "plain.jsonl"
     assert main(["--db", str(project_paths.db), "export", str(plain), "--source", "human"]) == 0
     with Store(project_paths) as store:
-        curated, _ = curated_rows(store, ExportOptions(source="human"))
+        curated = preference_rows(store, ExportOptions(source="human")).frame()
     expected = {r["pair_id"]: (r["chosen"], r["rejected"]) for r in read_jsonl(plain)}
     assert len(expected) == len(curated)
     for r in curated.itertuples():
@@ -58,7 +58,7 @@ def test_mean_aggregation_matches_the_plain_export(project, project_paths, tmp_p
 
 def test_jsonl_and_parquet_round_trip_with_split(project, tmp_path):
     options = ExportOptions(aggregate="majority", test_fraction=0.25, seed=1)
-    report = export_preferences(project, tmp_path / "prefs.jsonl", "dpo-jsonl", options)
+    report = export_dataset(project, tmp_path / "prefs.jsonl", "dpo-jsonl", options)
     train, test = (read_jsonl(tmp_path / f"prefs-{s}.jsonl") for s in ("train", "test"))
     assert report.splits == {"train": len(train), "test": len(test)}
     assert {r["prompt_id"] for r in train}.isdisjoint({r["prompt_id"] for r in test})
@@ -69,48 +69,59 @@ def test_jsonl_and_parquet_round_trip_with_split(project, tmp_path):
         isinstance(r["prompt"], list) and r["chosen"][0]["role"] == "assistant" for r in train
     )
 
-    export_preferences(project, tmp_path / "prefs.parquet", "parquet", options)
+    export_dataset(project, tmp_path / "prefs.parquet", "parquet", options)
     back = pd.read_parquet(tmp_path / "prefs-train.parquet")
     assert list(back["pair_id"]) == [r["pair_id"] for r in train]
     assert back["chosen"].iloc[0][0]["content"] == train[0]["chosen"][0]["content"]
 
 
 @pytest.mark.skipif(not HAS_DATASETS, reason="the 'datasets' package is not installed")
-def test_hf_folder_opens_with_load_from_disk(project, tmp_path):
+def test_hf_folder_is_the_hub_layout_and_loads(project, tmp_path):
     import datasets
 
     options = ExportOptions(source="human", aggregate="bt", test_fraction=0.2)
-    export_preferences(project, tmp_path / "hf", "hf", options)
-    loaded = datasets.load_from_disk(str(tmp_path / "hf"))
+    report = export_dataset(project, tmp_path / "hf", "hf", options)
+    files = sorted(str(p.relative_to(tmp_path / "hf")) for p in (tmp_path / "hf").rglob("*"))
+    assert files == [
+        "README.md",
+        "data",
+        "data/test-00000-of-00001.parquet",
+        "data/train-00000-of-00001.parquet",
+    ]
+    card = (tmp_path / "hf" / "README.md").read_text()
+    assert card.startswith("---\nconfigs:") and "path: data/train-00000-of-00001.parquet" in card
+    assert f"| train | {report.splits['train']} |" in card and "`bt`" in card
+    assert "Label sources: human" in card
+    loaded = datasets.load_dataset(str(tmp_path / "hf"), cache_dir=str(tmp_path / "cache"))
     assert set(loaded) == {"train", "test"}
-    frame, _ = curated_rows(project, options)
-    train = frame[frame["split"] == "train"]
+    train = preference_rows(project, options).frame("train")
     assert loaded["train"]["pair_id"] == list(train["pair_id"])
     assert loaded["train"][0]["chosen"] == train["chosen"].iloc[0]
-    assert {"prompt", "chosen", "rejected", "agreement", "confidence"} <= set(
-        loaded["train"].column_names
-    )
+    assert loaded["train"].column_names == list(PREFERENCE_COLUMNS)
+    assert loaded["train"].features["model_chosen"] == datasets.Value("string")
     with pytest.raises(FileExistsError, match="not empty"):
-        export_preferences(project, tmp_path / "hf", "hf", options)
+        export_dataset(project, tmp_path / "hf", "hf", options)
 
 
-def test_hf_without_datasets_says_how_to_install(project, tmp_path, monkeypatch):
+def test_hf_folder_needs_no_datasets_package(project, tmp_path, monkeypatch):
     monkeypatch.setitem(sys.modules, "datasets", None)  # import datasets now raises ImportError
-    with pytest.raises(MissingDependency, match="pip install datasets"):
-        export_preferences(project, tmp_path / "hf", "hf")
-    assert not (tmp_path / "hf").exists()
+    report = export_dataset(project, tmp_path / "hf", "hf")
+    assert report.rows > 0
+    back = pd.read_parquet(tmp_path / "hf" / "data" / "train-00000-of-00001.parquet")
+    assert len(back) == report.rows
 
 
 def test_floors_drop_disputed_and_unsure_pairs(project):
-    everything, _ = curated_rows(project, ExportOptions(aggregate="majority"))
-    agreed, dropped = curated_rows(project, ExportOptions(aggregate="majority", min_agreement=0.99))
+    everything = preference_rows(project, ExportOptions(aggregate="majority")).frame()
+    strict = preference_rows(project, ExportOptions(aggregate="majority", min_agreement=0.99))
+    agreed = strict.frame()
     assert 0 < len(agreed) < len(everything)
     assert (agreed["agreement"] >= 0.99).all()
-    assert dropped["below min agreement"] == len(everything) - len(agreed)
-    sure, _ = curated_rows(project, ExportOptions(source="ai", min_confidence=0.8))
+    assert strict.dropped["below min agreement"] == len(everything) - len(agreed)
+    sure = preference_rows(project, ExportOptions(source="ai", min_confidence=0.8)).frame()
     assert (sure["confidence"] >= 0.8).all() and set(sure["source"]) == {"ai"}
     with pytest.raises(ValueError, match="min_agreement"):
-        curated_rows(project, ExportOptions(min_agreement=1.5))
+        preference_rows(project, ExportOptions(min_agreement=1.5))
 
 
 def test_bt_aggregation_breaks_cycles_into_ties():

@@ -6,17 +6,12 @@ import argparse
 import json
 from pathlib import Path
 
-from annotate_app.analytics.consensus import AGGREGATIONS
 from annotate_app.cli.support import CLIError, open_store, project_paths
-from annotate_app.export.curated import (
-    ALL_FORMATS,
-    ExportOptions,
-    MissingDependency,
-    export_preferences,
-)
-from annotate_app.export.preferences import EXPORT_FORMATS, export_dataset
+from annotate_app.export.options import EXPORT_FORMATS, ExportOptions
+from annotate_app.export.preferences import export_dataset
 from annotate_app.ingest import ImportOptions, PairConfig, import_file
 from annotate_app.ingest.formats import FORMATS
+from annotate_app.labels.consensus import AGGREGATIONS
 from annotate_app.store import Store
 
 
@@ -80,14 +75,15 @@ def cmd_export(args: argparse.Namespace) -> int:
         test_fraction=args.test_fraction,
         seed=args.seed,
     )
+    try:
+        options.check()
+    except ValueError as exc:
+        raise CLIError(str(exc)) from None
     with open_store(args) as store:
-        if args.format in EXPORT_FORMATS and options == ExportOptions(source=args.source):
-            report = export_dataset(store, args.path, args.format, args.source)
-        else:  # hf, or any curation option: aggregation, floors, split (export_hf)
-            try:
-                report = export_preferences(store, args.path, args.format, options)
-            except MissingDependency as exc:
-                raise CLIError(str(exc)) from None
+        try:
+            report = export_dataset(store, args.path, args.format, options)
+        except (ValueError, FileExistsError) as exc:
+            raise CLIError(f"{exc}; nothing was written") from None
     print(report.summary())
     return 0
 
@@ -117,7 +113,13 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     p = sub.add_parser("export", help="write the labeled pairs as a preference dataset")
     p.add_argument("path", metavar="PATH")
-    p.add_argument("--format", choices=ALL_FORMATS, default="dpo-jsonl")
+    p.add_argument(
+        "--format",
+        choices=EXPORT_FORMATS,
+        default="dpo-jsonl",
+        help="dpo-jsonl, parquet, hf (Hub-layout dataset folder) or battles (Arena clean_battle "
+        "JSON); default dpo-jsonl",
+    )
     p.add_argument("--source", choices=("human", "ai", "import", "all"), default="all")
     p.add_argument(
         "--aggregate", choices=AGGREGATIONS, default="mean", help="how votes decide a pair"

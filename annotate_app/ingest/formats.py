@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -28,6 +29,15 @@ class ParsedRow:
     labeled: bool = False
     category: str | None = None
     metadata: dict[str, Any] = field(default_factory=dict)
+
+
+def is_blank(text: object) -> bool:
+    """A response with nothing a reader could compare: no text, or only whitespace and invisible
+    format characters (zero-width spaces, bidi marks). Import drops such responses and export leaves
+    out pairs that hold one; both say how many."""
+    if not isinstance(text, str):
+        return True
+    return all(ch.isspace() or unicodedata.category(ch) == "Cf" for ch in text)
 
 
 class _Invalid(Exception):

@@ -129,6 +129,18 @@ class AnalyticsStore(StoreBase):
             "GROUP BY ALL ORDER BY model_a, model_b, source",
         )
 
+    def battle_votes(self, flt: LabelFilter | None = None) -> pd.DataFrame:
+        """The votes ``battle_counts`` counts, one row each: the battles of the Arena export."""
+        return self._filtered(
+            flt,
+            "SELECT f.pair_id, ra.model AS model_a, rb.model AS model_b, f.annotator, f.source, "
+            "f.choice, f.both_bad, pr.n_turns, f.created_at FROM f "
+            "JOIN pairs p ON p.id = f.pair_id JOIN prompts pr ON pr.id = p.prompt_id "
+            "JOIN responses ra ON ra.id = p.response_a JOIN responses rb ON rb.id = p.response_b "
+            "WHERE ra.model IS NOT NULL AND rb.model IS NOT NULL AND ra.model <> rb.model "
+            "ORDER BY f.created_at, f.id",
+        )
+
     def position_counts(self, flt: LabelFilter | None = None) -> pd.DataFrame:
         """Human labels by annotator: how often the response shown on the left won, lost or tied."""
         return self._filtered(
@@ -228,12 +240,17 @@ class AnalyticsStore(StoreBase):
         }
 
     def audit_log_frame(self) -> pd.DataFrame:
-        """The full label event log, oldest first, JSON columns as text."""
+        """The full label event log, oldest first, with the models of each pair's responses A and B;
+        JSON columns as text."""
         with self.cursor() as cur:
             return cur.execute(
-                "SELECT id, pair_id, annotator, source, kind, choice, both_bad, left_side, "
-                "rationale, CAST(aspects AS VARCHAR) AS aspects, latency_ms, undoes, p_a, judge_id, "
-                "CAST(metadata AS VARCHAR) AS metadata, created_at FROM label_events ORDER BY id"
+                "SELECT e.id, e.pair_id, ra.model AS model_a, rb.model AS model_b, e.annotator, "
+                "e.source, e.kind, e.choice, e.both_bad, e.left_side, e.rationale, "
+                "CAST(e.aspects AS VARCHAR) AS aspects, e.latency_ms, e.undoes, e.p_a, e.judge_id, "
+                "CAST(e.metadata AS VARCHAR) AS metadata, e.created_at FROM label_events e "
+                "LEFT JOIN pairs p ON p.id = e.pair_id "
+                "LEFT JOIN responses ra ON ra.id = p.response_a "
+                "LEFT JOIN responses rb ON rb.id = p.response_b ORDER BY e.id"
             ).df()
 
     def append_label_events(self, events: pd.DataFrame) -> int:

@@ -11,10 +11,11 @@ from datetime import date
 import streamlit as st
 
 from annotate_app.analytics import figures
-from annotate_app.analytics.consensus import AGGREGATIONS
+from annotate_app.labels.consensus import AGGREGATIONS
 from annotate_app.analytics.dashboard import headline, load_dashboard
 from annotate_app.export.audit import AUDIT_FORMATS, audit_log_bytes
-from annotate_app.export.curated import ALL_FORMATS, ExportOptions, export_bytes
+from annotate_app.export.options import EXPORT_FORMATS, ExportOptions
+from annotate_app.export.preferences import download_name, export_bytes
 from annotate_app.export.model import model_bytes
 from annotate_app.store import Store
 from annotate_app.store.analytics import LabelFilter
@@ -45,7 +46,7 @@ def _downloads(store: Store) -> None:
     st.subheader("Exports")
     left, right = st.columns(2)
     with left:
-        fmt = st.selectbox("Dataset format", ALL_FORMATS, key="dl-format")
+        fmt = st.selectbox("Dataset format", EXPORT_FORMATS, key="dl-format")
         source = st.selectbox("Label source", (*SOURCES, "all"), index=3, key="dl-source")
         aggregate = st.selectbox("Aggregate annotators", AGGREGATIONS, key="dl-aggregate")
         min_agreement = st.slider("Minimum agreement", 0.0, 1.0, 0.0, 0.05, key="dl-agree")
@@ -60,11 +61,10 @@ def _downloads(store: Store) -> None:
             min_confidence=min_confidence,
             test_fraction=test_fraction,
         )
-        name = "preferences.zip" if fmt == "hf" or test_fraction else f"preferences.{fmt}"
         st.download_button(
             "Download preference dataset",
             data=lambda: export_bytes(store, fmt, options)[0],
-            file_name=name.replace("dpo-jsonl", "jsonl"),
+            file_name=download_name(fmt, options),
             key="dl-dataset",
             on_click="ignore",
         )
