@@ -9,14 +9,15 @@ import pandas as pd
 import pytest
 from sklearn.metrics import cohen_kappa_score
 
+from annotate_app.analytics import agreement
 from annotate_app.analytics.calibration import (
     CalibrationConfig,
     agreement_by,
     fit_calibration,
-    judge_metrics,
     judge_report,
     latest_calibration_map,
     refit_calibration,
+    refresh_calibrations,
     reliability_curve,
 )
 from annotate_app.ingest import ImportOptions, import_file
@@ -63,10 +64,9 @@ def test_metrics_on_stored_verdicts(gold):
     assert m["kappa"] == pytest.approx(cohen_kappa_score(y, judge_a))
     expected_ll = -np.mean([np.log(0.8)] * 8 + [np.log(0.2)] * 2)
     assert m["log_loss"] == pytest.approx(expected_ll)
-    # two occupied bins (p = 0.2 and p = 0.8): ECE = sum_b n_b/n * |p_b - share of A wins in b|
-    pv = np.array([p[pid] for pid in labels.index])
-    ece = sum((pv == b).sum() / 10 * abs(b - y[pv == b].mean()) for b in (0.2, 0.8))
-    assert m["ece"] == pytest.approx(ece) and m["consistency_rate"] == 1.0
+    # every verdict is 0.8 sure of its side and 8 of 10 are right: calibrated, ECE 0
+    assert m["ece"] == pytest.approx(0.0) and m["consistency_rate"] == 1.0
+    assert m["n_verdicts"] == 10
     lo, hi = m["agreement_ci95"]
     assert lo < 0.8 < hi
     ann = store.label_events().query("source == 'ai'")
@@ -79,11 +79,14 @@ def test_reliability_curve_and_ece():
     curve = reliability_curve(p, y, n_bins=10)
     assert curve["count"].tolist() == [2, 4]
     assert curve["frac_a"].tolist() == pytest.approx([0.0, 0.75])
-    frame = pd.DataFrame(
-        {"p_a": p, "human_mean_choice": np.where(y == 1, 1.0, -1.0), "consistent": True}
-    )
-    m = judge_metrics(frame)
-    assert m["ece"] == pytest.approx((2 * 0.1 + 4 * 0.15) / 6)
+    rows = [(f"p{i}", "ann", "human", 1 if yi else -1, None) for i, yi in enumerate(y)]
+    rows += [(f"p{i}", "j", "ai", 1 if pi > 0.5 else -1, pi) for i, pi in enumerate(p)]
+    votes = pd.DataFrame(rows, columns=["pair_id", "annotator", "source", "choice", "p_a"])
+    votes["both_bad"] = False
+    votes["judge_id"] = votes["annotator"].where(votes["source"] == "ai")
+    # the one ECE: every verdict is 0.9 sure of its side, 5 of 6 are right
+    ece = agreement.judge_agreement(votes).iloc[0]["ece"]
+    assert ece == pytest.approx(0.9 - 5 / 6)
 
 
 def test_fits_are_monotone_and_versioned(gold):
@@ -119,15 +122,44 @@ def test_isotonic_fit_recovers_the_frequencies():
 def test_agreement_by_length_and_category():
     frame = pd.DataFrame(
         {
-            "judge_id": "j",
-            "p_a": [0.9, 0.9, 0.1, 0.1, 0.9, 0.1, 0.9, 0.9],
-            "human_mean_choice": [1, 1, -1, 1, 1, -1, -1, -1],
+            "judge": "j",
+            "hit": [1.0, 1.0, 1.0, 0.0, 1.0, 1.0, 0.0, 0.0],
             "prompt_chars": [10, 20, 30, 40, 50, 60, 70, 80],
             "category": ["x", "x", "x", "x", "y", "y", "y", "y"],
-            "consistent": True,
         }
     )
     by_cat = agreement_by(frame, "category").set_index("category")
     assert by_cat.loc["x", "agreement"] == 0.75 and by_cat.loc["y", "agreement"] == 0.5
     by_len = agreement_by(frame, "prompt_chars")
     assert by_len["n"].sum() == 8 and len(by_len) == 4
+
+
+def test_agreement_by_length_when_every_prompt_has_the_same_length():
+    frame = pd.DataFrame({"judge": "j", "hit": [1.0, 0.0, 1.0], "prompt_chars": [42, 42, 42]})
+    by_len = agreement_by(frame, "prompt_chars")
+    assert by_len["prompt_chars"].tolist() == ["42 chars"]
+    assert by_len["n"].tolist() == [3] and by_len["agreement"].iloc[0] == pytest.approx(2 / 3)
+
+
+def _noisy_verdicts(labels: pd.Series, seed: int = 0) -> dict[str, float]:
+    rng = np.random.default_rng(seed)
+    return {
+        pid: float(np.clip((0.7 if c > 0 else 0.3) + rng.normal(0, 0.1), 0.01, 0.99))
+        for pid, c in labels.items()
+    }
+
+
+def test_refresh_fits_once_enough_pairs_then_every_n(gold):
+    store, labels = gold
+    verdicts = _noisy_verdicts(labels)
+    first = dict(list(verdicts.items())[:6])
+    add_verdicts(store, first)
+    config = CalibrationConfig(min_pairs=5, refit_every=3)
+    assert refresh_calibrations(store, config) == {JUDGE: 1}
+    assert refresh_calibrations(store, config) == {}  # nothing new: no new version
+    add_verdicts(store, dict(list(verdicts.items())[6:8]))  # 2 new decided pairs < refit_every
+    assert refresh_calibrations(store, config) == {}
+    assert refresh_calibrations(store, config, any_new=True) == {JUDGE: 2}  # after a judge job
+    add_verdicts(store, dict(list(verdicts.items())[8:]))
+    assert refresh_calibrations(store, config) == {}
+    assert store.judge_calibrations(JUDGE)["n_pairs"].tolist() == [6, 8]

@@ -1,9 +1,12 @@
 """How far raters agree: Cohen's kappa per annotator pair, Krippendorff's alpha, gold accuracy, and
-each AI judge against the humans.
+each AI judge against the people. The one home of gold accuracy and judge-human agreement: every
+page and command reads these functions.
 
-Votes are compared on their outcome (A wins, B wins, tie, both bad), not on the strength of the
+Votes are compared on their side (A wins, B wins, tie, both bad), not on the strength of the
 preference: "A much better" and "A better" are the same decision, and the 5-point scale is reported
-separately as an ordinal alpha.
+separately as an ordinal alpha. The reference outcome (gold, the people's outcome) follows the one
+rule of ``annotate_app.labels``; only decided pairs are scored, and a tie or both-bad vote on them is
+a miss.
 """
 
 from __future__ import annotations
@@ -15,18 +18,13 @@ import krippendorff
 import numpy as np
 import pandas as pd
 
+from annotate_app.labels.outcome import OUTCOMES, decided, outcome_codes, pair_outcomes
+from annotate_app.labels.sources import HUMAN_SOURCES, Source
+from annotate_app.reward.metrics import EPS, expected_calibration_error
 from annotate_app.store import Store
 from annotate_app.store.analytics import LabelFilter
 
-OUTCOMES = ("a", "b", "tie", "both_bad")
-# Reference labels for the judge: people, whether they labeled here or in an imported dataset.
-HUMAN_SOURCES = ("human", "import")
-
-
-def vote_outcomes(votes: pd.DataFrame) -> pd.Series:
-    """'a', 'b', 'tie' or 'both_bad' for each vote (a frame with ``choice`` and ``both_bad``)."""
-    labels = np.asarray(OUTCOMES, dtype=object)[_outcome_codes(votes)]
-    return pd.Series(labels, index=votes.index, name="outcome")
+ECE_BINS = 10
 
 
 def cohen_kappa(x: list | np.ndarray | pd.Series, y: list | np.ndarray | pd.Series) -> float:
@@ -51,7 +49,7 @@ def pairwise_kappa(votes: pd.DataFrame, sources: tuple[str, ...] = ("human",)) -
     item, _ = pd.factorize(chosen["pair_id"])
     rater, names = pd.factorize(chosen["annotator"], sort=True)
     grid = np.full((item.max() + 1, len(names)), -1)
-    grid[item, rater] = _outcome_codes(chosen)
+    grid[item, rater] = outcome_codes(chosen)
     rows = []
     for a, b in itertools.combinations(range(len(names)), 2):
         both = (grid[:, a] >= 0) & (grid[:, b] >= 0)
@@ -78,13 +76,6 @@ def _kappa_codes(x: np.ndarray, y: np.ndarray, k: int) -> float:
     return math.nan if chance >= 1.0 else (observed - chance) / (1.0 - chance)
 
 
-def _outcome_codes(votes: pd.DataFrame) -> np.ndarray:
-    """Index into OUTCOMES of every vote."""
-    choice = votes["choice"].astype("float64").to_numpy()
-    both_bad = votes["both_bad"].fillna(False).astype(bool).to_numpy()
-    return np.select([both_bad, choice > 0, choice < 0], [3, 0, 1], default=2)
-
-
 def krippendorff_alpha(
     votes: pd.DataFrame, sources: tuple[str, ...] = ("human",), scale: bool = False
 ) -> float:
@@ -94,7 +85,7 @@ def krippendorff_alpha(
         votes = votes[~votes["both_bad"].fillna(False).astype(bool)]
         values = votes.assign(value=votes["choice"].astype("float64"))
     else:
-        values = votes.assign(value=_outcome_codes(votes).astype("float64"))
+        values = votes.assign(value=outcome_codes(votes).astype("float64"))
     values = values[values["source"].isin(sources)]
     if values.empty:
         return math.nan
@@ -110,14 +101,22 @@ def krippendorff_alpha(
     return float(krippendorff.alpha(reliability_data=matrix, level_of_measurement=level))
 
 
-def gold_accuracy(votes: pd.DataFrame) -> pd.DataFrame:
-    """Each human annotator against the imported labels (gold) on the pairs both labeled.
+def wilson_interval(successes: float, n: int, z: float = 1.96) -> tuple[float, float]:
+    """95% interval of a share (Wilson score): honest at small n and at 0 or 1."""
+    if n == 0:
+        return (0.0, 1.0)
+    p = successes / n
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    return (max(0.0, centre - half), min(1.0, centre + half))
 
-    Gold is the majority of the import votes on a pair; pairs whose import votes do not decide for
-    A or B are no gold. A human tie or both-bad on a gold pair counts as a miss.
-    """
+
+def gold_accuracy(votes: pd.DataFrame) -> pd.DataFrame:
+    """Each human annotator against gold (the outcome of the imported votes) on the pairs both
+    labeled. Pairs whose gold is a tie or both-bad are no gold; a human tie or both-bad on a gold
+    pair counts as a miss."""
     cols = ["annotator", "n_gold", "correct", "accuracy"]
-    human, gold = _against(votes, "human", ("import",))
+    human, gold = _against(votes, (Source.HUMAN.value,), (Source.IMPORT.value,))
     if human.empty:
         return pd.DataFrame(columns=cols)
     table = (
@@ -130,59 +129,83 @@ def gold_accuracy(votes: pd.DataFrame) -> pd.DataFrame:
     return table[cols]
 
 
-def judge_agreement(votes: pd.DataFrame) -> pd.DataFrame:
-    """Each AI judge against the human majority on pairs where the humans decided A or B.
-
-    Agreement counts a judge tie as a miss. Log-loss uses the judge's debiased p_a where it has one.
-    """
-    cols = ["judge", "n_pairs", "agreement", "kappa", "log_loss"]
-    ai, human = _against(votes, "ai", HUMAN_SOURCES)
-    if ai.empty:
-        return pd.DataFrame(columns=cols)
-    p_a = ai["p_a"].astype("float64").clip(1e-6, 1 - 1e-6).to_numpy()
-    y = (human == 0).astype(float)
-    loss = -(y * np.log(p_a) + (1 - y) * np.log(1 - p_a))
-    rows = []
-    for judge, idx in pd.Series(np.arange(len(ai))).groupby(_judge_names(ai)).groups.items():
-        idx = np.asarray(idx)
-        has_p = ~np.isnan(loss[idx])
-        rows.append(
-            (
-                judge,
-                len(idx),
-                float(np.mean(ai["code"].to_numpy()[idx] == human[idx])),
-                _kappa_codes(ai["code"].to_numpy()[idx], human[idx], len(OUTCOMES)),
-                float(loss[idx][has_p].mean()) if has_p.any() else math.nan,
-            )
-        )
-    return pd.DataFrame(rows, columns=cols).sort_values("judge", ignore_index=True)
-
-
-def judge_probabilities(votes: pd.DataFrame) -> pd.DataFrame:
-    """judge, p_a and human_a (1 when the human majority chose A) for every judge verdict with a
-    p_a on a pair the humans decided: the input of a reliability diagram."""
-    ai, human = _against(votes, "ai", HUMAN_SOURCES)
-    keep = ai["p_a"].notna().to_numpy()
+def judge_rows(votes: pd.DataFrame) -> pd.DataFrame:
+    """One row per AI verdict on a pair the people decided: judge, pair_id, p_a, the judge's side
+    code, human_a (1 when the people's outcome is A) and hit (the judge's side is the people's)."""
+    ai, human = _against(votes, (Source.AI.value,), HUMAN_SOURCES)
+    p_a = ai["p_a"].astype("float64").to_numpy() if "p_a" in ai else np.full(len(ai), np.nan)
     return pd.DataFrame(
         {
-            "judge": _judge_names(ai)[keep],
-            "p_a": ai["p_a"].astype("float64").to_numpy()[keep],
-            "human_a": (human[keep] == 0).astype(float),
+            "judge": _judge_names(ai),
+            "pair_id": ai["pair_id"].to_numpy(),
+            "p_a": p_a,
+            "code": ai["code"].to_numpy(),
+            "human_code": human,
+            "human_a": (human == 0).astype(float),
+            "hit": (ai["code"].to_numpy() == human).astype(float),
         }
     )
 
 
+def judge_agreement(votes: pd.DataFrame, n_bins: int = ECE_BINS) -> pd.DataFrame:
+    """Each AI judge against the people's outcome on the pairs they decided: the one judge-human
+    agreement figure (with its Wilson interval), kappa over sides, and, from the verdicts that carry a
+    debiased p_a, log-loss, Brier score and ECE. A judge tie counts as a miss."""
+    cols = [
+        "judge",
+        "n_pairs",
+        "agreement",
+        "ci_low",
+        "ci_high",
+        "kappa",
+        "log_loss",
+        "brier",
+        "ece",
+    ]
+    rows = judge_rows(votes)
+    if rows.empty:
+        return pd.DataFrame(columns=cols)
+    out = []
+    for judge, part in rows.groupby("judge", sort=True):
+        hits = float(part["hit"].sum())
+        lo, hi = wilson_interval(hits, len(part))
+        with_p = part[part["p_a"].notna()]
+        p = np.clip(with_p["p_a"].to_numpy(), EPS, 1 - EPS)
+        y = with_p["human_a"].to_numpy()
+        out.append(
+            (
+                judge,
+                len(part),
+                hits / len(part),
+                lo,
+                hi,
+                _kappa_codes(part["code"].to_numpy(), part["human_code"].to_numpy(), len(OUTCOMES)),
+                float(-(y * np.log(p) + (1 - y) * np.log(1 - p)).mean()) if len(p) else math.nan,
+                float(np.mean((p - y) ** 2)) if len(p) else math.nan,
+                expected_calibration_error(p, y, n_bins) if len(p) else math.nan,
+            )
+        )
+    return pd.DataFrame(out, columns=cols)
+
+
+def judge_probabilities(votes: pd.DataFrame) -> pd.DataFrame:
+    """judge, p_a and human_a for every judge verdict with a p_a on a pair the people decided: the
+    input of a reliability diagram."""
+    rows = judge_rows(votes)
+    return rows.loc[rows["p_a"].notna(), ["judge", "p_a", "human_a"]].reset_index(drop=True)
+
+
 def _against(
-    votes: pd.DataFrame, source: str, reference_sources: tuple[str, ...]
+    votes: pd.DataFrame, sources: tuple[str, ...], reference_sources: tuple[str, ...]
 ) -> tuple[pd.DataFrame, np.ndarray]:
-    """The votes of ``source`` on pairs where the reference sources' majority decided A or B
-    (with a ``code`` column), and that reference outcome code for each of them."""
-    reference = _majority(votes[votes["source"].isin(reference_sources)])
-    reference = reference[reference.isin(["a", "b"])]
-    rated = votes[votes["source"] == source]
+    """The votes of ``sources`` on pairs the reference sources decided (A or B, by the one outcome
+    rule), with a ``code`` column, and that reference outcome code for each of them."""
+    outcome = decided(pair_outcomes(votes[votes["source"].isin(reference_sources)]))
+    reference = pd.Series(outcome["outcome"].to_numpy(), index=outcome["pair_id"].to_numpy())
+    rated = votes[votes["source"].isin(sources)]
     where = reference.index.get_indexer(rated["pair_id"])
     rated = rated[where >= 0]
-    rated = rated.assign(code=_outcome_codes(rated))
+    rated = rated.assign(code=outcome_codes(rated))
     codes = np.where(reference.to_numpy() == "a", 0, 1)[where[where >= 0]]
     return rated, codes
 
@@ -213,19 +236,6 @@ def agreement_summary(store: Store, flt: LabelFilter | None = None) -> dict:
             "judges": judges.to_dict(orient="records"),
         }
     )
-
-
-def _majority(votes: pd.DataFrame) -> pd.Series:
-    """The strict-majority outcome per pair; 'tie' where no outcome has more votes than each other."""
-    if votes.empty:
-        return pd.Series(dtype=object)
-    item, pairs = pd.factorize(votes["pair_id"])
-    counts = np.zeros((len(pairs), len(OUTCOMES)), dtype=int)
-    np.add.at(counts, (item, _outcome_codes(votes)), 1)
-    top = counts.max(axis=1)
-    unique_top = (counts == top[:, None]).sum(axis=1) == 1
-    winner = np.where(unique_top, np.asarray(OUTCOMES, dtype=object)[counts.argmax(axis=1)], "tie")
-    return pd.Series(winner, index=pairs)
 
 
 def _jsonable(value):

@@ -14,8 +14,7 @@ import pandas as pd
 
 from annotate_app.analytics import agreement
 from annotate_app.analytics.calibration import reliability_curve
-from annotate_app.routing.budget import spend
-from annotate_app.routing.plan import SETTINGS_KEY, load_config
+from annotate_app.routing.plan import current_spend, load_config
 from annotate_app.store import Store
 from annotate_app.store.analytics import LabelFilter
 
@@ -26,7 +25,7 @@ class AgreementFrames:
     alpha: float  # Krippendorff, nominal on outcomes, human raters
     alpha_ordinal: float  # Krippendorff, ordinal on the 5-point choice
     gold: pd.DataFrame  # annotator, n_gold, correct, accuracy
-    judges: pd.DataFrame  # judge, n_pairs, agreement, kappa, log_loss
+    judges: pd.DataFrame  # judge, n_pairs, agreement, ci_low, ci_high, kappa, log_loss, brier, ece
     reliability: pd.DataFrame  # judge, bin_low, bin_high, mean_p_a, frac_a, count
     overlap_pairs: int
 
@@ -38,7 +37,7 @@ class DashboardData:
     agreement: AgreementFrames
     learning_curve: pd.DataFrame  # model_versions: n_labels, heldout_accuracy, log_loss, ...
     routes: pd.DataFrame  # route, policy, pairs, human_labeled, ai_labeled
-    spend: dict | None  # routing cost summary, when the project has routing settings
+    spend: dict  # labels and verdicts paid for, priced by the routing costs
 
 
 def agreement_frames(store: Store, flt: LabelFilter | None = None) -> AgreementFrames:
@@ -75,17 +74,12 @@ def throughput(store: Store, flt: LabelFilter | None = None) -> pd.DataFrame:
     return frame
 
 
-def spend_summary(store: Store) -> dict | None:
-    """Spend so far against the human budget, priced by the routing settings (None without them)."""
-    if store.get_setting(SETTINGS_KEY) is None:
-        return None
-    config = load_config(store)
-    totals = store.label_totals()
-    summary = spend(
-        config.budget, totals.get("human", 0), totals.get("ai", 0), store.stats()["pairs"]
-    ).as_dict()
-    summary["cost_per_human_label"] = config.budget.cost_human
-    summary["cost_per_judge_call"] = config.budget.cost_judge
+def spend_summary(store: Store) -> dict:
+    """``routing.plan.current_spend`` as JSON-ready numbers, with the prices it used."""
+    budget = load_config(store).budget
+    summary = current_spend(store, budget).as_dict()
+    summary["cost_per_human_label"] = budget.cost_human
+    summary["cost_per_judge_call"] = budget.cost_judge
     return summary
 
 

@@ -1,17 +1,57 @@
-"""Plotly figures for the dashboard and the leaderboard, each from one pre-aggregated frame.
+"""Plotly figures for the dashboard, the leaderboard and the judge page, each from one
+pre-aggregated frame.
 
 Each function returns a figure even for an empty frame (with a note saying what is missing), so a
-page never has to special-case a young project.
+page never has to special-case a young project. Every figure passes through ``data_as_text``:
+plotly renders a subset of HTML (links, bold, line breaks) in names, tick labels and text, so every
+string that came from the data is escaped there, and a model or account named
+``<a href=...>`` shows as those characters, never as a link. Markup of our own lives only in
+templates and titles, which are not data.
 """
 
 from __future__ import annotations
 
+import functools
+import html
+import math
+from collections.abc import Callable
+
+import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 SOURCE_COLORS = {"human": "#1f77b4", "ai": "#ff7f0e", "import": "#7f7f7f"}
 ROUTE_COLORS = {"human": "#1f77b4", "ai": "#ff7f0e", "hold": "#bcbd22"}
+
+
+# Trace attributes that carry data strings plotly would render as HTML.
+_DATA_TEXT = ("name", "x", "y", "labels", "text", "hovertext", "customdata", "legendgroup")
+
+
+def _plain(value):
+    if isinstance(value, str):
+        return html.escape(value, quote=False)
+    if isinstance(value, np.ndarray) and value.dtype.kind not in "OUS":
+        return value  # numbers and dates carry no markup
+    if isinstance(value, tuple | list | np.ndarray):
+        return [_plain(v) for v in value]
+    return value
+
+
+def data_as_text(build: Callable[..., go.Figure]) -> Callable[..., go.Figure]:
+    """Escape every data string of the figure's traces (the one place this happens)."""
+
+    @functools.wraps(build)
+    def wrapper(*args, **kwargs) -> go.Figure:
+        fig = build(*args, **kwargs)
+        for trace in fig.data:
+            for attr in _DATA_TEXT:
+                if attr in trace and trace[attr] is not None:
+                    trace[attr] = _plain(trace[attr])
+        return fig
+
+    return wrapper
 
 
 def _empty(title: str, note: str) -> go.Figure:
@@ -21,6 +61,7 @@ def _empty(title: str, note: str) -> go.Figure:
     return fig
 
 
+@data_as_text
 def labels_over_time(frame: pd.DataFrame) -> go.Figure:
     title = "Labels per day by source"
     if frame.empty:
@@ -34,6 +75,7 @@ def labels_over_time(frame: pd.DataFrame) -> go.Figure:
     return fig
 
 
+@data_as_text
 def annotator_throughput(frame: pd.DataFrame) -> go.Figure:
     title = "Annotator throughput and median seconds per label"
     humans = frame[frame["source"] == "human"] if not frame.empty else frame
@@ -50,11 +92,13 @@ def annotator_throughput(frame: pd.DataFrame) -> go.Figure:
         secondary_y=True,
     )
     fig.update_layout(title=title)
-    fig.update_yaxes(title_text="labels", secondary_y=False)
-    fig.update_yaxes(title_text="median seconds", secondary_y=True)
+    # Both axes start at 0: a 0.1 s difference between annotators must look like one.
+    fig.update_yaxes(title_text="labels", rangemode="tozero", secondary_y=False)
+    fig.update_yaxes(title_text="median seconds", rangemode="tozero", secondary_y=True)
     return fig
 
 
+@data_as_text
 def kappa_heatmap(kappas: pd.DataFrame) -> go.Figure:
     title = "Cohen's kappa per annotator pair (overlapping pairs)"
     if kappas.empty:
@@ -70,7 +114,7 @@ def kappa_heatmap(kappas: pd.DataFrame) -> go.Figure:
     grid = grid.reindex(index=names, columns=names).astype(float)
     counts = both_ways.pivot(index="annotator_1", columns="annotator_2", values="n_pairs")
     counts = counts.reindex(index=names, columns=names).fillna(0).astype(int)
-    text = grid.round(2).astype(str) + "<br>n=" + counts.astype(str)
+    text = ("n=" + counts.astype(str)).where(grid.notna(), "")
     fig = go.Figure(
         go.Heatmap(
             z=grid.to_numpy(),
@@ -79,8 +123,8 @@ def kappa_heatmap(kappas: pd.DataFrame) -> go.Figure:
             zmin=-1,
             zmax=1,
             colorscale="RdBu",
-            text=text.where(grid.notna(), "").to_numpy(),
-            texttemplate="%{text}",
+            text=text.to_numpy(),
+            texttemplate="%{z:.2f}<br>%{text}",
             colorbar_title="kappa",
         )
     )
@@ -88,6 +132,7 @@ def kappa_heatmap(kappas: pd.DataFrame) -> go.Figure:
     return fig
 
 
+@data_as_text
 def gold_accuracy(gold: pd.DataFrame) -> go.Figure:
     title = "Gold accuracy per annotator"
     if gold.empty:
@@ -103,23 +148,34 @@ def gold_accuracy(gold: pd.DataFrame) -> go.Figure:
     return fig
 
 
+@data_as_text
 def judge_agreement(judges: pd.DataFrame) -> go.Figure:
     title = "Judge agreement with the human majority"
     if judges.empty:
         return _empty(title, "no judge verdict on a human-labeled pair yet")
     fig = go.Figure()
-    fig.add_bar(x=judges["judge"], y=judges["agreement"], name="agreement")
-    fig.add_bar(x=judges["judge"], y=judges["kappa"], name="kappa")
-    fig.update_layout(title=title, barmode="group", yaxis_range=[-1, 1])
+    for column in ("agreement", "kappa"):
+        values = judges[column].astype("float64")
+        # the value is printed on each bar, so an agreement of 0 (a bar of no height) still shows
+        fig.add_bar(
+            x=judges["judge"],
+            y=values,
+            name=column,
+            text=["n/a" if math.isnan(v) else f"{v:.2f}" for v in values],
+            textposition="outside",
+        )
+    fig.update_layout(title=title, barmode="group", yaxis_range=[-1.1, 1.1])
+    fig.add_hline(y=0, line_width=1, line_color="grey")
     return fig
 
 
+@data_as_text
 def reliability_diagram(points: pd.DataFrame) -> go.Figure:
     title = "Judge reliability: p_a against how often humans chose A"
     if points.empty:
         return _empty(title, "no judge probabilities on human-labeled pairs yet")
     fig = go.Figure()
-    fig.add_scatter(x=[0, 1], y=[0, 1], mode="lines", name="perfect", line_dash="dot")
+    fig.add_scatter(x=[0, 1], y=[0, 1], mode="lines", name="perfectly calibrated", line_dash="dot")
     for judge, part in points.groupby("judge"):
         fig.add_scatter(
             x=part["mean_p_a"],
@@ -138,12 +194,21 @@ def reliability_diagram(points: pd.DataFrame) -> go.Figure:
     return fig
 
 
+@data_as_text
 def learning_curve(versions: pd.DataFrame) -> go.Figure:
     title = "Reward model: held-out accuracy and log-loss against labels used"
-    versions = versions.dropna(subset=["n_labels"]) if not versions.empty else versions
     if versions.empty:
         return _empty(title, "no reward model trained yet")
-    versions = versions.sort_values("n_labels")
+    measured = versions.dropna(subset=["n_labels"]).dropna(
+        subset=["heldout_accuracy", "log_loss"], how="all"
+    )
+    if measured.empty:
+        return _empty(
+            title,
+            f"{len(versions)} model version(s) trained, none with held-out figures yet "
+            "(too few held-out human or gold labels)",
+        )
+    versions = measured.sort_values("n_labels")
     fig = make_subplots(specs=[[{"secondary_y": True}]])
     fig.add_scatter(
         x=versions["n_labels"],
@@ -160,12 +225,14 @@ def learning_curve(versions: pd.DataFrame) -> go.Figure:
         text=versions["id"],
         secondary_y=True,
     )
-    fig.update_layout(title=title, xaxis_title="labels used")
-    fig.update_yaxes(title_text="accuracy", secondary_y=False)
-    fig.update_yaxes(title_text="log-loss", secondary_y=True)
+    fig.update_layout(title=title, xaxis_title="labels used", xaxis_rangemode="tozero")
+    fig.update_traces(marker_size=10)
+    fig.update_yaxes(title_text="accuracy", range=[0, 1], secondary_y=False)
+    fig.update_yaxes(title_text="log-loss", rangemode="tozero", secondary_y=True)
     return fig
 
 
+@data_as_text
 def routing_mix(routes: pd.DataFrame) -> go.Figure:
     title = "Routing mix"
     if routes.empty:
@@ -183,10 +250,11 @@ def routing_mix(routes: pd.DataFrame) -> go.Figure:
     return fig
 
 
+@data_as_text
 def spend_vs_budget(summary: dict | None) -> go.Figure:
     title = "Spend"
     if not summary:
-        return _empty(title, "no cost settings (set them on the routing page)")
+        return _empty(title, "no spend yet")
     fig = make_subplots(rows=1, cols=2, subplot_titles=("cost", "human labels vs budget"))
     fig.add_bar(
         x=["human", "judge"], y=[summary["human_cost"], summary["judge_cost"]], row=1, col=1
@@ -202,6 +270,7 @@ def spend_vs_budget(summary: dict | None) -> go.Figure:
     return fig
 
 
+@data_as_text
 def ratings_chart(ratings: pd.DataFrame) -> go.Figure:
     title = "Bradley-Terry ratings with 95% bootstrap intervals"
     if ratings.empty:
@@ -225,6 +294,7 @@ def ratings_chart(ratings: pd.DataFrame) -> go.Figure:
     return fig
 
 
+@data_as_text
 def win_rate_heatmap(win_rate: pd.DataFrame) -> go.Figure:
     title = "Win rate of row model against column model (ties count half)"
     if win_rate.empty:
@@ -245,6 +315,7 @@ def win_rate_heatmap(win_rate: pd.DataFrame) -> go.Figure:
     return fig
 
 
+@data_as_text
 def battles_per_model(ratings: pd.DataFrame) -> go.Figure:
     title = "Battles per model"
     if ratings.empty:

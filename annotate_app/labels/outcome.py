@@ -100,7 +100,4 @@ def decided(outcomes: pd.DataFrame) -> pd.DataFrame:
 def file_outcomes(labels: pd.DataFrame) -> pd.DataFrame:
     """Outcomes of the labels that came with a file (an import collector's ``labels`` frame, which
     has pair_id and choice and may lack both_bad): what a simulation replays as the truth."""
-    votes = labels.assign(
-        both_bad=labels["both_bad"] if "both_bad" in labels else False
-    )
-    return pair_outcomes(votes)
+    return pair_outcomes(labels.assign(both_bad=labels.get("both_bad", False)))

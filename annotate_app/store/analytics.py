@@ -203,14 +203,6 @@ class AnalyticsStore(StoreBase):
                 "FROM routes r LEFT JOIN lab USING (pair_id) GROUP BY ALL ORDER BY r.route, r.policy"
             ).df()
 
-    def label_totals(self) -> dict[str, int]:
-        """Label events that cost something (submitted labels, including ones later undone)."""
-        with self.cursor() as cur:
-            rows = cur.execute(
-                "SELECT source, count(*) FROM label_events WHERE kind = 'label' GROUP BY source"
-            ).fetchall()
-        return {source: int(n) for source, n in rows}
-
     def filter_options(self) -> dict:
         """What the dashboard filters can offer: annotators, categories and the date span."""
         with self.cursor() as cur:

@@ -9,8 +9,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 
-import pandas as pd
-
 from annotate_app.store.base import StoreBase, first_row
 
 # Events of one annotator's that are still in force (labels and skips not taken back).
@@ -121,18 +119,3 @@ class AssignmentStore(StoreBase):
                 )
             )
         return int(row[0]), int(row[1])
-
-    def gold_frame(self) -> pd.DataFrame:
-        """Per annotator: gold pairs labeled and how many agree with the imported label's side."""
-        with self.cursor() as cur:
-            return cur.execute(
-                "WITH gold AS (SELECT pair_id, any_value(choice) AS gold_choice FROM label_events "
-                "  WHERE source = 'import' AND kind = 'label' GROUP BY pair_id) "
-                "SELECT l.annotator, count(*) AS gold_labeled, "
-                "  count(*) FILTER (WHERE sign(l.choice) = sign(g.gold_choice)) AS gold_correct, "
-                "  count(*) FILTER (WHERE sign(l.choice) = sign(g.gold_choice)) / count(*) "
-                "    AS gold_accuracy "
-                "FROM current_labels l JOIN gold g USING (pair_id) "
-                "WHERE l.source = 'human' AND l.kind = 'label' "
-                "GROUP BY l.annotator ORDER BY l.annotator"
-            ).df()

@@ -65,29 +65,21 @@ class JudgeStore(StoreBase):
         with self.cursor() as cur:
             return cur.execute(
                 "SELECT id, pair_id, judge_id, choice, p_a, rationale, latency_ms, metadata, "
+                "CAST(json_extract(metadata, '$.consistent') AS BOOLEAN) AS consistent, "
                 "created_at FROM current_labels WHERE source = 'ai' AND kind = 'label' "
                 f"{where} ORDER BY id",
                 params,
             ).df()
 
-    def judge_eval_frame(self, judge_id: str | None = None) -> pd.DataFrame:
-        """Judge verdicts on pairs that humans (or imported gold) also labeled, one row per
-        (pair, judge), with the human mean choice and the prompt's length and category."""
-        where, params = ("AND a.judge_id = ?", [judge_id]) if judge_id else ("", [])
+    def pair_facets(self, pair_ids: list[str]) -> pd.DataFrame:
+        """pair_id, prompt length in characters and category of these pairs: what a judge's
+        agreement is broken down by."""
         with self.cursor() as cur:
             return cur.execute(
-                "WITH h AS (SELECT pair_id, avg(choice) AS human_mean_choice, "
-                "  count(*) AS n_human, bool_or(source = 'human') AS has_human "
-                "  FROM current_labels WHERE kind = 'label' AND source IN ('human', 'import') "
-                "  AND NOT both_bad AND choice IS NOT NULL GROUP BY pair_id) "
-                "SELECT a.pair_id, a.judge_id, a.p_a, "
-                "  CAST(json_extract(a.metadata, '$.consistent') AS BOOLEAN) AS consistent, "
-                "  h.human_mean_choice, h.n_human, h.has_human, "
-                "  length(t.prompt) AS prompt_chars, t.category "
-                "FROM current_labels a JOIN h USING (pair_id) JOIN pair_texts t USING (pair_id) "
-                f"WHERE a.source = 'ai' AND a.kind = 'label' AND a.p_a IS NOT NULL {where} "
-                "ORDER BY a.judge_id, a.pair_id",
-                params,
+                "SELECT p.id AS pair_id, length(pr.text) AS prompt_chars, pr.category "
+                "FROM pairs p JOIN prompts pr ON pr.id = p.prompt_id "
+                "WHERE p.id IN (SELECT unnest(?::VARCHAR[])) ORDER BY p.id",
+                [pair_ids],
             ).df()
 
     def save_judge_calibration(

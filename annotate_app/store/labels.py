@@ -6,9 +6,11 @@ import json
 
 import pandas as pd
 
+from annotate_app.labels.sources import SOURCES
 from annotate_app.store.base import StoreBase, first_row
+from annotate_app.store.client_answers import remember_client_id
 
-SOURCES = ("human", "ai", "import")
+__all__ = ["SOURCES", "LabelStore"]
 
 
 class LabelStore(StoreBase):
@@ -24,8 +26,10 @@ class LabelStore(StoreBase):
         rationale: str | None = None,
         aspects: dict | None = None,
         latency_ms: int | None = None,
+        client_id: str | None = None,
     ) -> int:
-        """Record one submit and return its event id; it is committed when this returns."""
+        """Record one submit and return its event id; it is committed when this returns. A
+        ``client_id`` seen before fails the submit (the label page resends answers by that id)."""
         if choice is None and not both_bad:
             raise ValueError("a label needs a choice or both_bad")
         with self.transaction() as cur:
@@ -47,12 +51,20 @@ class LabelStore(StoreBase):
                     ],
                 )
             )
+            if client_id:
+                remember_client_id(cur, client_id, int(row[0]), annotator)
             cur.execute(
                 "DELETE FROM leases WHERE pair_id = ? AND annotator = ?", [pair_id, annotator]
             )
         return int(row[0])
 
-    def add_skip(self, pair_id: str, annotator: str, left_side: str | None = None) -> int:
+    def add_skip(
+        self,
+        pair_id: str,
+        annotator: str,
+        left_side: str | None = None,
+        client_id: str | None = None,
+    ) -> int:
         with self.transaction() as cur:
             row = first_row(
                 cur.execute(
@@ -61,6 +73,8 @@ class LabelStore(StoreBase):
                     [pair_id, annotator, left_side],
                 )
             )
+            if client_id:
+                remember_client_id(cur, client_id, int(row[0]), annotator)
             cur.execute(
                 "DELETE FROM leases WHERE pair_id = ? AND annotator = ?", [pair_id, annotator]
             )

@@ -8,8 +8,9 @@ import pandas as pd
 
 from annotate_app.store.base import StoreBase, first_row
 
-# A pair is open for routing until a human (or an imported gold label) has labeled it.
-_HUMAN = "('human', 'import')"
+# A pair is open for routing until a person (labels.sources.HUMAN_SOURCES) has labeled it: it then
+# has a 'people' row in the pair_outcomes view, the one place SQL derives outcomes.
+_LABELED_BY_PEOPLE = "SELECT pair_id FROM pair_outcomes WHERE voters = 'people'"
 
 
 class RoutingStore(StoreBase):
@@ -18,8 +19,7 @@ class RoutingStore(StoreBase):
         learned router's training pairs); ``open`` tells them apart."""
         with self.cursor() as cur:
             return cur.execute(
-                "WITH human AS (SELECT DISTINCT pair_id FROM current_labels "
-                f"  WHERE kind = 'label' AND source IN {_HUMAN}), "
+                f"WITH human AS ({_LABELED_BY_PEOPLE}), "
                 "ai AS (SELECT DISTINCT pair_id FROM current_labels "
                 "  WHERE kind = 'label' AND source = 'ai') "
                 "SELECT t.pair_id, t.prompt, t.n_turns, t.text_a, t.text_b, "
@@ -61,30 +61,32 @@ class RoutingStore(StoreBase):
         return dict(zip(frame["text_hash"], frame["vector"], strict=True))
 
     def human_outcomes(self) -> pd.DataFrame:
-        """Per pair with a human or gold label: human_a (1 when A won on balance) and the latest
+        """Per pair the people decided (outcome A or B): human_a (1 when A won) and the latest
         propensity with which routing sent it to humans (NULL when it never did)."""
         with self.cursor() as cur:
             return cur.execute(
-                "WITH h AS (SELECT pair_id, avg(choice) AS mean_choice FROM current_labels "
-                f"  WHERE kind = 'label' AND source IN {_HUMAN} AND choice IS NOT NULL "
-                "  GROUP BY pair_id HAVING avg(choice) <> 0), "
+                "WITH h AS (SELECT pair_id, outcome FROM pair_outcomes "
+                "  WHERE voters = 'people' AND outcome IN ('a', 'b')), "
                 "p AS (SELECT pair_id, propensity FROM routing_decisions WHERE route = 'human' "
                 "  QUALIFY row_number() OVER (PARTITION BY pair_id ORDER BY run_id DESC) = 1) "
-                "SELECT h.pair_id, (h.mean_choice > 0)::INTEGER AS human_a, p.propensity "
+                "SELECT h.pair_id, (h.outcome = 'a')::INTEGER AS human_a, p.propensity "
                 "FROM h LEFT JOIN p USING (pair_id) ORDER BY h.pair_id"
             ).df()
 
     def routing_counts(self) -> dict[str, int]:
-        """Pairs, human labels, judge verdicts, and human routes still waiting in the queue."""
+        """Pairs, human labels and judge verdicts paid for, and human routes still in the queue.
+
+        Spend counts every submitted label and verdict (``label_events``), a label later undone or
+        changed included: each was work done. Every spend figure reads these two counts.
+        """
         with self.cursor() as cur:
             row = first_row(
                 cur.execute(
                     "SELECT (SELECT count(*) FROM pairs), "
-                    "(SELECT count(*) FROM current_labels WHERE kind = 'label' AND source = 'human'), "
+                    "(SELECT count(*) FROM label_events WHERE kind = 'label' AND source = 'human'), "
                     "(SELECT count(*) FROM label_events WHERE kind = 'label' AND source = 'ai'), "
-                    "(SELECT count(*) FROM routes r WHERE route = 'human' AND NOT EXISTS "
-                    f"  (SELECT 1 FROM current_labels l WHERE l.pair_id = r.pair_id "
-                    f"   AND l.kind = 'label' AND l.source IN {_HUMAN})), "
+                    "(SELECT count(*) FROM routes r WHERE route = 'human' "
+                    f"  AND r.pair_id NOT IN ({_LABELED_BY_PEOPLE})), "
                     "(SELECT epoch(current_timestamp::TIMESTAMP - min(created_at)) FROM pairs)"
                 )
             )
@@ -131,8 +133,7 @@ class RoutingStore(StoreBase):
             )
             cur.execute(
                 "DELETE FROM routes WHERE pair_id IN (SELECT pair_id FROM incoming_routes) "
-                "OR pair_id IN (SELECT pair_id FROM current_labels "
-                f"  WHERE kind = 'label' AND source IN {_HUMAN})"
+                f"OR pair_id IN ({_LABELED_BY_PEOPLE})"
             )
             cur.execute(
                 "INSERT INTO routes (pair_id, route, priority, policy, reason) "
