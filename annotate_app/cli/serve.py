@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import atexit
 import os
 import sys
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 from annotate_app.cli.support import CLIError, project_paths
@@ -17,37 +20,56 @@ DEMO_DB = REPO_ROOT / "data" / "demo.duckdb"
 DEMO_ACCOUNTS = (("admin", "admin"), ("alice", "annotator"), ("bob", "annotator"))
 
 
-def streamlit_command(db: Path, port: int, address: str) -> list[str]:
-    return [
-        sys.executable,
-        "-m",
-        "streamlit",
-        "run",
-        str(APP),
-        "--server.port",
-        str(port),
-        "--server.address",
-        address,
-        "--server.headless",
-        "true",
-        "--browser.gatherUsageStats",
-        "false",
-        "--server.fileWatcherType",
-        "none",
-        "--",
-        "--db",
-        str(db),
-    ]
+# Streamlit settings that protect visitors, passed on the command line so they hold whatever the
+# current folder (a .streamlit/config.toml is read only from there): a visitor sees an exception's
+# type, never its traceback, paths or the server's command line; no Deploy button or developer menu;
+# no usage statistics leave the machine; uploads are capped.
+SERVER_SETTINGS: dict[str, object] = {
+    "server.headless": True,
+    "server.fileWatcherType": "none",
+    "server.runOnSave": False,
+    "server.maxUploadSize": 200,  # MB
+    "server.enableXsrfProtection": True,
+    "browser.gatherUsageStats": False,
+    "client.showErrorDetails": "type",
+    "client.toolbarMode": "minimal",
+    "global.developmentMode": False,
+}
+
+
+def server_settings(port: int, address: str) -> dict[str, object]:
+    return {**SERVER_SETTINGS, "server.port": port, "server.address": address}
+
+
+@asynccontextmanager
+async def _lifespan(_app: object) -> AsyncIterator[None]:
+    """The server's life is the project's: on shutdown, close it (which checkpoints the WAL)."""
+    from annotate_app import service
+
+    try:
+        yield
+    finally:
+        service.stop()
 
 
 def serve(paths: ProjectPaths, port: int, address: str) -> int:
-    """Check the project opens (a clear lock message if not), then hand the process to Streamlit."""
-    Store(paths).close()
+    """Open the project and hold it, then run the Streamlit server in this process until stopped.
+
+    Holding the file from before the server listens means a second server, or a CLI writer, fails
+    at once with one line naming this process, and no visitor ever reaches a half-started app.
+    """
+    from annotate_app import service
+
+    service.start(paths)  # ProjectLockedError (one line) when another process holds the file
+    atexit.register(service.stop)  # a stop that skips the server's shutdown hook still checkpoints
+    os.environ["ANNOTATE_DB"] = str(paths.db)
+    os.environ["ANNOTATE_WORK_DIR"] = str(paths.work_dir)
     print(f"serving {paths.db} on http://{address}:{port}", flush=True)
-    env = {**os.environ, "ANNOTATE_DB": str(paths.db), "ANNOTATE_WORK_DIR": str(paths.work_dir)}
-    cmd = streamlit_command(paths.db, port, address)
-    os.execve(cmd[0], cmd, env)
-    return 0  # not reached: execve replaces the process
+    import streamlit as st
+
+    sys.argv = [str(APP), "--db", str(paths.db)]  # the page scripts read --db from here
+    st.App(str(APP), lifespan=_lifespan).run(config=server_settings(port, address))
+    return 0
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
