@@ -1,10 +1,11 @@
 """Routing simulation on the shared HH file: every policy against random routing at the same budget.
 
 Splits ../shared/data/hh-rlhf/harmless-base-test-2000.jsonl.gz into a 1,500-pair pool (first rows)
-and a 500-pair test file (last rows), then runs ``annotate simulate-routing`` on them and prints its
-table. Usage:
+and a 500-pair test file (last rows), then runs ``annotate simulate --routing`` on them and prints
+its table. The bench project (``--db``, default bench/out/routing/bench.duckdb) holds the embedding
+cache; verdicts are cached in its work folder. Usage:
 
-    .venv/bin/python bench/bench_routing.py --judge simulated:0.7 [--limit N] [--seeds 3]
+    .venv/bin/python bench/bench_routing.py --judge simulated:0.7 [--limit N] [--seeds 3] [--pool N]
     .venv/bin/python bench/bench_routing.py --judge local --reuse-judge-bench
 
 The shipped SmolLM2 judge runs at tens of seconds per pair on the shared 2-core machine, so
@@ -31,17 +32,17 @@ HH = (
 )
 
 
-def split(out: Path) -> tuple[Path, Path]:
+def split(out: Path, n_pool: int = 1500) -> tuple[Path, Path]:
     with gzip.open(HH, "rt", encoding="utf-8") as fh:
         rows = fh.read().splitlines(keepends=True)
     out.mkdir(parents=True, exist_ok=True)
-    pool, test = out / "hh-pool.jsonl", out / "hh-test.jsonl"
-    pool.write_text("".join(rows[:1500]), encoding="utf-8")
+    pool, test = out / f"hh-pool-{n_pool}.jsonl", out / "hh-test.jsonl"
+    pool.write_text("".join(rows[:n_pool]), encoding="utf-8")
     test.write_text("".join(rows[1500:]), encoding="utf-8")
     return pool, test
 
 
-def reuse_judge_bench(out: Path, pool: Path, test: Path) -> Path:
+def reuse_judge_bench(out: Path, pool: Path, work: Path) -> Path:
     """A pool file of the judged pool pairs, and their verdicts in the simulation's cache."""
     import json
 
@@ -71,7 +72,7 @@ def reuse_judge_bench(out: Path, pool: Path, test: Path) -> Path:
             rows.append(line)
     subset = out / "hh-pool-judged.jsonl"
     subset.write_text("".join(rows), encoding="utf-8")
-    cache = verdict_cache_path(out / "cache", "local")
+    cache = verdict_cache_path(work / "simulation", "local")
     cache.parent.mkdir(parents=True, exist_ok=True)
     verdicts[["pair_id", "p_a", "p_ab", "p_ba", "consistent"]].to_parquet(cache)
     print(f"reusing {len(verdicts)} SmolLM2 verdicts from {CACHE}; {len(rows)} are pool pairs")
@@ -84,27 +85,35 @@ def main() -> int:
     parser.add_argument("--seeds", default="3")
     parser.add_argument("--limit")
     parser.add_argument("--out", default="bench/out/routing")
+    parser.add_argument("--pool", type=int, default=1500, help="pool pairs (first rows of HH)")
+    parser.add_argument("--budgets", default="0,0.1,0.25,0.5,1")
+    parser.add_argument("--no-rm", action="store_true", help="skip the reward-model column")
     parser.add_argument("--reuse-judge-bench", action="store_true")
     args = parser.parse_args()
     if not HH.exists():
         print(f"shared data not found at {HH}; nothing to run")
         return 0
     out = Path(args.out)
-    pool, test = split(out)
+    pool, test = split(out, args.pool)
+    db = out / "bench.duckdb"
     if args.reuse_judge_bench:
-        pool = reuse_judge_bench(out, pool, test)
+        pool = reuse_judge_bench(out, pool, out / "bench.work")
     tag = args.judge.replace(":", "-").replace("/", "_") + (f"-n{args.limit}" if args.limit else "")
     argv = [
-        "simulate-routing",
+        "--db",
+        str(db),
+        "simulate",
         str(pool),
+        "--routing",
+        "all-human,all-ai,random,confidence,value,learned,oracle",
+        "--human-budgets",
+        args.budgets,
         "--test",
         str(test),
         "--judge",
         args.judge,
         "--seeds",
         args.seeds,
-        "--cache-dir",
-        str(out / "cache"),
         "--json",
         str(out / f"routing-{tag}.json"),
         "--html",
@@ -112,6 +121,8 @@ def main() -> int:
     ]
     if args.limit:
         argv += ["--limit", args.limit]
+    if args.no_rm:
+        argv.append("--no-rm")
     return annotate(argv)
 
 

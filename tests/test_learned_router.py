@@ -117,32 +117,33 @@ def test_simulation_rows_with_the_synthetic_judge():
     """The simulation's own loop on a small pool (random stand-in embeddings, so no encoder runs):
     rows have the issue's fields, budgets are spent exactly, and routing beats random routing on
     label accuracy against a judge with a planted weakness."""
-    from annotate_app.simulation.routing import RoutingSimConfig, _Pool, run_one
-    from annotate_app.simulation.routing_reward import bt_accuracy
+    from annotate_app.simulation.routing import Pool, RoutingSimConfig, judge_label, run_one
 
     frame = _pool(300, 4)
     judge = SyntheticJudgeConfig(accuracy=0.7, gap=0.4)
     verdicts = synthetic_verdicts(frame, judge)
     rng = np.random.default_rng(0)
-    diff = rng.normal(size=(300, 8)) + frame["human"].to_numpy()[:, None] * 0.3
-    test_diff = rng.normal(size=(100, 8))
-    pool = _Pool(
+    emb_a = rng.normal(size=(300, 8)) + frame["human"].to_numpy()[:, None] * 0.3
+    emb_b = rng.normal(size=(300, 8))
+    test_a, test_b = rng.normal(size=(100, 8)), rng.normal(size=(100, 8))
+    pool = Pool(
         frame=frame,
         features=pair_features(frame, verdicts),
-        diff=diff,
-        y=frame["human"].to_numpy(),
-        judge_a=(verdicts["p_a"] > 0.5).astype(int).to_numpy(),
-        test_diff=test_diff,
-        test_y=(test_diff[:, 0] > 0).astype(int),
+        emb_a=emb_a,
+        emb_b=emb_b,
+        votes=frame["human"].to_numpy(float)[:, None],
+        judge_label=judge_label(verdicts["p_a"].to_numpy()),
+        test_a=test_a,
+        test_b=test_b,
+        test_y=(test_a[:, 0] > test_b[:, 0]).astype(float),
     )
-    config = RoutingSimConfig(seeds=1)
+    config = RoutingSimConfig(seeds=1, rm=False)
 
-    def rm(d, y):
-        return bt_accuracy(d, y, pool.test_diff, pool.test_y)
-
-    rows = {p: run_one(pool, p, 0.3, 0, config, rm) for p in ("random", "confidence", "learned")}
+    rows = {
+        p: run_one(pool, p, 0.3, 0, config) for p in ("random", "confidence", "learned", "oracle")
+    }
     for row in rows.values():
-        assert set(row) == {
+        assert {
             "policy",
             "human_budget",
             "seed",
@@ -151,10 +152,12 @@ def test_simulation_rows_with_the_synthetic_judge():
             "label_accuracy",
             "rm_accuracy",
             "cost",
-        }
+            "reference",
+        } <= set(row)
         assert row["human_labels"] == 90 and row["ai_labels"] == 210
     assert rows["learned"]["label_accuracy"] > rows["random"]["label_accuracy"]
     assert rows["confidence"]["label_accuracy"] > rows["random"]["label_accuracy"]
-    all_ai = run_one(pool, "all-ai", 0.3, 0, config, rm)
+    assert rows["oracle"]["label_accuracy"] >= rows["confidence"]["label_accuracy"]
+    all_ai = run_one(pool, "all-ai", 0.3, 0, config)
     assert all_ai["human_labels"] == 0
-    assert all_ai["label_accuracy"] == pytest.approx((pool.judge_a == pool.y).mean())
+    assert all_ai["label_accuracy"] == pytest.approx((pool.judge_label == frame["human"]).mean())

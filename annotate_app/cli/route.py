@@ -1,4 +1,5 @@
-"""Routing: ``annotate route`` (decide who labels each open pair) and ``annotate simulate-routing``."""
+"""Routing: ``annotate route`` (decide who labels each open pair) and the routing mode of
+``annotate simulate``."""
 
 from __future__ import annotations
 
@@ -91,7 +92,8 @@ def _csv(value: str) -> list[str]:
     return [v.strip() for v in value.split(",") if v.strip()]
 
 
-def cmd_simulate_routing(args: argparse.Namespace) -> int:
+def simulate_routing(args: argparse.Namespace) -> int:
+    """``annotate simulate DATA --routing POLICIES``: replay DATA through the routing policies."""
     from annotate_app.simulation.routing import (
         RoutingSimConfig,
         budget_to_match_all_human,
@@ -111,16 +113,20 @@ def cmd_simulate_routing(args: argparse.Namespace) -> int:
         policies=_csv(args.routing),
         human_budgets=budgets,
         judge=args.judge,
+        second_judge=args.second_judge,
         seeds=args.seeds,
+        first_seed=args.first_seed,
         rounds=args.rounds,
         limit=args.limit,
-        **({"cache_dir": Path(args.cache_dir)} if args.cache_dir else {}),
-        rm=args.rm,
+        test_frac=args.test_fraction,
+        rm=not args.no_rm,
     )
-    result = simulate(args.data, args.test, config)
+    with open_store(args, must_exist=False) as store:
+        result = simulate(store, args.data, args.test, config)
     table = summary_table(result)
     result["summary"] = table.to_dict(orient="records")
     print(f"\njudge: {result['judge']}  |  reward model: {result['reward_model']}")
+    print(result["reference"])
     print(table.to_string(index=False, float_format=lambda v: f"{v:.3f}"))
     for metric in ("rm_accuracy", "label_accuracy"):
         match = budget_to_match_all_human(result, metric)
@@ -156,34 +162,33 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.set_defaults(handler=cmd_route)
 
-    p = sub.add_parser(
-        "simulate-routing", help="replay a labeled file through every routing policy"
-    )
-    p.add_argument("data", metavar="DATA")
-    p.add_argument("--test", metavar="TEST", help="held-out labeled file for rm_accuracy")
-    p.add_argument("--seeds", type=int, default=3)
-    add_routing_simulation_options(p, routing=",".join(POLICIES))
-    p.add_argument("--json", metavar="OUT")
-    p.add_argument("--html", metavar="PLOT.html")
-    p.set_defaults(handler=cmd_simulate_routing)
 
+def add_routing_simulation_options(p: argparse.ArgumentParser) -> None:
+    """The routing mode's options of ``annotate simulate``."""
+    from annotate_app.simulation.routing import SIM_POLICIES
 
-def add_routing_simulation_options(p: argparse.ArgumentParser, routing: str | None) -> None:
-    """The routing simulation's options, shared by ``simulate-routing`` and ``simulate --routing``."""
     p.add_argument(
-        "--routing", default=routing, help=f"comma-separated policies from: {', '.join(POLICIES)}"
+        "--routing",
+        metavar="POLICIES",
+        help="routing mode: comma-separated policies from "
+        f"{', '.join(SIM_POLICIES)} (oracle: the ceiling, humans get the pairs the judge gets wrong)",
     )
     p.add_argument("--human-budgets", default="0,0.1,0.25,0.5,1", metavar="F,F,...")
-    p.add_argument("--judge", default="simulated:0.7", help="judge spec, or simulated:ACC")
+    p.add_argument(
+        "--judge",
+        default="simulated:0.7",
+        help="judge spec (local, hf:PATH, openai:URL), simulated:ACC (synthetic) or "
+        "recorded:FILE (a verdicts file replayed)",
+    )
+    p.add_argument(
+        "--second-judge",
+        metavar="SPEC",
+        help="another judge whose agreement with --judge is a router feature",
+    )
     p.add_argument("--rounds", type=int, default=4, help="paced routing rounds per run")
     p.add_argument("--limit", type=int, metavar="N", help="only the first N pairs of DATA")
     p.add_argument(
-        "--rm",
-        choices=("linear", "head"),
-        default="linear",
-        help="reward model for rm_accuracy: linear BT (fast) or the reward package's MLP head",
-    )
-    p.add_argument(
-        "--cache-dir",
-        help="verdict and embedding cache folder (default ~/.cache/annotate/routing-sim)",
+        "--no-rm",
+        action="store_true",
+        help="skip training the reward model on each row's labels (rm_accuracy left empty)",
     )

@@ -9,10 +9,12 @@ from dataclasses import replace
 
 from annotate_app.active.acquisition import STRATEGIES
 from annotate_app.active.select import DEFAULT_STRATEGY, ActiveConfig
-from annotate_app.cli.route import add_routing_simulation_options, cmd_simulate_routing
+from annotate_app.cli.route import add_routing_simulation_options, simulate_routing
 from annotate_app.cli.support import CLIError, open_store
 from annotate_app.jobs import JobFailed, JobRunner
 from annotate_app.reward.config import TrainConfig
+
+DEFAULT_SIM_STRATEGIES = "random,entropy,bald,balpm"
 
 
 def _progress(job: dict) -> None:
@@ -86,8 +88,11 @@ def cmd_select(args: argparse.Namespace) -> int:
 
 
 def cmd_simulate(args: argparse.Namespace) -> int:
-    if args.routing:  # `annotate simulate --routing ...` compares routing policies instead
-        return cmd_simulate_routing(args)
+    if args.routing and args.strategies:
+        raise CLIError("choose one mode: --strategies (active learning) or --routing (routing)")
+    if args.routing:
+        return simulate_routing(args)
+    args.strategies = args.strategies or DEFAULT_SIM_STRATEGIES
     from annotate_app.simulation.strategies import SimulationConfig, run_simulation
 
     try:
@@ -152,7 +157,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(handler=cmd_select)
 
     p = sub.add_parser(
-        "simulate", help="replay a labeled dataset to compare acquisition strategies"
+        "simulate",
+        help="replay a labeled dataset: acquisition strategies (--strategies, the default mode) "
+        "or routing policies (--routing)",
     )
     p.add_argument("data", metavar="DATA", help="labeled file in any import format")
     p.add_argument("--test", help="labeled test file; without it a held-out split is made")
@@ -164,8 +171,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument(
         "--strategies",
-        default="random,entropy,bald,balpm",
-        help=f"comma-separated, from: {strategies} (default random,entropy,bald,balpm)",
+        help=f"strategies mode: comma-separated, from {strategies} "
+        f"(default {DEFAULT_SIM_STRATEGIES})",
     )
     p.add_argument(
         "--budgets",
@@ -173,10 +180,10 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="label counts to measure at; the first is "
         "the random seed set (default 100,200,400,800)",
     )
-    p.add_argument("--seeds", type=int, default=5, help="paired seeds (default 5)")
+    p.add_argument("--seeds", type=int, default=5, help="paired seeds (default 5, both modes)")
     p.add_argument("--first-seed", type=int, default=0, help="run fresh seeds from this one on")
     p.add_argument("--batch", type=int, default=100, help="labels acquired per round (default 100)")
-    add_routing_simulation_options(p, routing=None)
+    add_routing_simulation_options(p)
     p.add_argument("--json", metavar="OUT")
     p.add_argument("--html", metavar="PLOT.html")
     p.set_defaults(handler=cmd_simulate)

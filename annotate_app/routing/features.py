@@ -27,6 +27,9 @@ FEATURE_NAMES = (
     "judge_confidence",
     "judge_consistent",
     "has_judge",
+    "judge_picks_longer",
+    "judges_agree",
+    "has_second_judge",
     "rm_p_a",
     "rm_confidence",
     "rm_uncertainty",
@@ -95,6 +98,14 @@ def judge_consistency(metadata: Any) -> float | None:
     return None
 
 
+def verdict_only(judge_p_a: np.ndarray) -> bool:
+    """True when a judge gives verdicts without a probability (every p_a is 0, 0.5 or 1): its own
+    confidence then says nothing, and P(judge right) has to come from other features."""
+    p = np.asarray(judge_p_a, dtype=float)
+    p = p[~np.isnan(p)]
+    return bool(len(p)) and bool(np.isin(p, (0.0, 0.5, 1.0)).all())
+
+
 def prompt_tags(prompt: str, text_a: str, text_b: str) -> dict[str, float]:
     body = f"{prompt}\n{text_a}\n{text_b}"
     return {
@@ -109,12 +120,14 @@ def pair_features(
     judge: pd.DataFrame | None = None,
     scores: pd.DataFrame | None = None,
     embeddings: dict[str, tuple[np.ndarray, np.ndarray]] | None = None,
+    second_judge: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """One row per pair, indexed by pair_id, with the columns in ``FEATURE_NAMES``.
 
     ``pairs``: pair_id, prompt, n_turns, text_a, text_b. ``judge``: pair_id, p_a and optional
     metadata or consistent. ``scores``: pair_id, p_a, uncertainty, acquisition. ``embeddings``:
-    pair_id -> (vector of A, vector of B).
+    pair_id -> (vector of A, vector of B). ``second_judge``: another judge's verdicts (pair_id,
+    p_a), read only for whether the two judges agree.
     """
     idx = pd.Index(pairs["pair_id"], name="pair_id")
     out = pd.DataFrame(index=idx)
@@ -143,6 +156,14 @@ def pair_features(
     out["has_judge"] = j["p_a"].notna().astype(float)
     # Unknown consistency counts as consistent: absence of evidence is not an inconsistency.
     out["judge_consistent"] = j["consistent"].fillna(1.0)
+    # Judges lean towards the longer answer more than people do: a verdict for the longer side.
+    lean = np.sign(out["judge_p_a"].to_numpy() - 0.5)
+    out["judge_picks_longer"] = (lean * np.sign(len_a - len_b) > 0).astype(float)
+    other = _judge_columns(second_judge, idx)["p_a"]
+    both = other.notna() & j["p_a"].notna()
+    side = np.sign(other.fillna(0.5).to_numpy() - 0.5)
+    out["judges_agree"] = np.where(both, (side == lean).astype(float), 0.5)
+    out["has_second_judge"] = both.astype(float)
 
     s = (
         scores.drop_duplicates("pair_id", keep="last").set_index("pair_id").reindex(idx)

@@ -1,4 +1,5 @@
-"""One routing pass over a project: read inputs, fit calibration and router, decide, escalate, save.
+"""One routing pass over a project: read inputs and the judges' stored calibration, fit the router,
+decide, escalate, save; and the project's spend, the one spend figure every page and command shows.
 
 The CLI command and the admin page both call ``preview`` then ``apply``, so what a person previews
 is exactly what gets written.
@@ -12,10 +13,11 @@ import numpy as np
 import pandas as pd
 
 from annotate_app.reward.encoder import response_text, text_key
+from annotate_app.analytics.calibration import refresh_calibrations
 from annotate_app.routing.budget import BudgetConfig, Spend, allowance, spend
 from annotate_app.routing.calibration import JudgeCalibration
 from annotate_app.routing.escalation import EscalationConfig, apply_escalations, escalations
-from annotate_app.routing.features import pair_features
+from annotate_app.routing.features import pair_features, verdict_only
 from annotate_app.routing.learned import LearnedRouter, LearnedRouterConfig
 from annotate_app.routing.policies import PolicyConfig, decide
 from annotate_app.store import Store
@@ -70,7 +72,18 @@ def save_config(store: Store, config: RoutingConfig) -> None:
     store.set_setting(SETTINGS_KEY, config.as_dict())
 
 
+def current_spend(store: Store, budget: BudgetConfig | None = None) -> Spend:
+    """Labels and verdicts paid for so far, priced by the saved routing costs (their defaults when
+    none were saved), against the human budget."""
+    budget = budget or load_config(store).budget
+    counts = store.routing_counts()
+    return spend(budget, counts["human_labels"], counts["judge_calls"], counts["pairs"])
+
+
 def preview(store: Store, config: RoutingConfig) -> RoutingPlan:
+    # A judge's calibration that is refit_every decided pairs behind is refitted (a new stored
+    # version) first, so the plan reads a map that has seen the labels given since.
+    refresh_calibrations(store)
     pairs = store.routing_pairs()
     judge = store.routing_verdicts()
     scores = store.active_pair_scores()
@@ -83,13 +96,14 @@ def preview(store: Store, config: RoutingConfig) -> RoutingPlan:
     trained = outcomes[outcomes["pair_id"].isin(judge["pair_id"])]
     train_features = features.reindex(trained["pair_id"]).dropna()
     trained = trained.set_index("pair_id").loc[train_features.index]
-    calibration = JudgeCalibration().fit(
-        train_features["judge_p_a"].to_numpy(),
-        train_features["judge_consistent"].to_numpy(),
-        trained["human_a"].to_numpy(),
-    )
+    calibration = JudgeCalibration.from_store(store)
     router = None
-    if config.policy.name == "learned":
+    # A verdict-only judge has no confidence to calibrate: the confidence policy reads P(judge
+    # right) from the router's features instead (and its reasons say so).
+    needs_router = config.policy.name == "learned" or (
+        config.policy.name == "confidence" and verdict_only(judge["p_a"].to_numpy())
+    )
+    if needs_router:
         router = LearnedRouter(config.policy.router)
         disagree = ((train_features["judge_p_a"] > 0.5).astype(int) != trained["human_a"]).astype(
             int
@@ -127,7 +141,7 @@ def preview(store: Store, config: RoutingConfig) -> RoutingPlan:
         config=config,
         routes=routes,
         allowance=slots,
-        spend=spend(config.budget, counts["human_labels"], counts["judge_calls"], counts["pairs"]),
+        spend=current_spend(store, config.budget),
         calibration=calibration.describe(),
         importances=router.importances() if router is not None else pd.Series(dtype=float),
         n_escalated=n_esc,

@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from annotate_app.routing.calibration import JudgeCalibration
+from annotate_app.routing.features import verdict_only
 from annotate_app.routing.learned import LearnedRouter, LearnedRouterConfig
 
 POLICIES = ("all-human", "all-ai", "random", "confidence", "value", "learned")
@@ -116,11 +117,35 @@ def _random(config, features, slots, calibration, router, rng) -> pd.DataFrame:
     return out
 
 
-def _judge_view(features: pd.DataFrame, calibration: JudgeCalibration) -> tuple[np.ndarray, ...]:
+def _judge_view(
+    features: pd.DataFrame, calibration: JudgeCalibration, router: LearnedRouter | None = None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, str]:
+    """Which pairs have a verdict, whether its orders agree, calibrated P(judge right), and where
+    that probability came from. A verdict-only judge (no probability) has no confidence to
+    calibrate: P(judge right) then comes from the pair's features (the learned router fitted on
+    human labels), or from the judge's measured agreement until the router can be fitted."""
     judged = features["has_judge"].to_numpy() > 0
     consistent = features["judge_consistent"].to_numpy() > 0.5
-    p_right = calibration.p_right(features["judge_p_a"].to_numpy(), consistent.astype(float))
-    return judged, consistent, p_right
+    p_a = features["judge_p_a"].to_numpy()
+    if not verdict_only(p_a[judged]):
+        p_right = calibration.p_right(p_a, consistent.astype(float), pair_ids=features.index)
+        return judged, consistent, p_right, "judge calibration"
+    if router is not None and router.fitted:
+        p_right = 1.0 - router.p_disagree(features)
+        source = (
+            f"verdict-only judge: P(right) from pair features, router on {router.n_train} pairs"
+        )
+    elif calibration.agreement is not None:
+        p_right = np.full(len(features), calibration.agreement)
+        source = (
+            f"verdict-only judge: measured agreement {calibration.agreement:.2f} on "
+            f"{calibration.n_pairs} pairs, router not fitted yet"
+        )
+    else:
+        p_right = np.full(len(features), 0.5)
+        source = "verdict-only judge: no human labels yet, P(right) unknown (0.5)"
+    p_right = np.where(consistent, p_right, np.minimum(p_right, 0.5))
+    return judged, consistent, p_right, source
 
 
 def _unjudged(out: pd.DataFrame, judged: np.ndarray, policy: str) -> None:
@@ -129,20 +154,23 @@ def _unjudged(out: pd.DataFrame, judged: np.ndarray, policy: str) -> None:
 
 
 def _confidence(config, features, slots, calibration, router, rng) -> pd.DataFrame:
-    judged, consistent, p_right = _judge_view(features, calibration)
+    judged, consistent, p_right, source = _judge_view(features, calibration, router)
+    note = "" if source == "judge calibration" else f" [{source}]"
     out = _frame(features, "hold", "")
     out["score"] = 1.0 - p_right
     trusted = judged & consistent & (p_right >= config.trust_threshold)
     out.loc[trusted, "route"] = "ai"
     out.loc[trusted, "reason"] = [
-        f"confidence: judge trusted (P right {p:.2f} >= {config.trust_threshold:.2f}, orders agree)"
+        f"confidence: judge trusted (P right {p:.2f} >= {config.trust_threshold:.2f}, "
+        f"orders agree){note}"
         for p in p_right[trusted]
     ]
     untrusted = judged & ~trusted
     out.loc[untrusted, "reason"] = [
         "confidence: judge orders disagree; held for human budget"
         if not c
-        else f"confidence: P(judge right) {p:.2f} < {config.trust_threshold:.2f}; held for human budget"
+        else f"confidence: P(judge right) {p:.2f} < {config.trust_threshold:.2f}; "
+        f"held for human budget{note}"
         for p, c in zip(p_right[untrusted], consistent[untrusted], strict=True)
     ]
     used = _send_top(
@@ -155,7 +183,7 @@ def _confidence(config, features, slots, calibration, router, rng) -> pd.DataFra
         out,
         untrusted & (out["route"] != "human").to_numpy(),
         slots - used,
-        "confidence: P(judge wrong) {score:.2f} too high; human label",
+        "confidence: P(judge wrong) {score:.2f} too high; human label" + note.replace("{", "{{"),
     )
     if config.fill_budget:
         _send_top(
@@ -169,7 +197,7 @@ def _confidence(config, features, slots, calibration, router, rng) -> pd.DataFra
 
 
 def _value(config, features, slots, calibration, router, rng) -> pd.DataFrame:
-    judged, consistent, p_right = _judge_view(features, calibration)
+    judged, consistent, p_right, _ = _judge_view(features, calibration)
     p_wrong = 1.0 - p_right
     has_rm = features["has_rm"].to_numpy() > 0
     # Rank-scaled, so the weights mean the same whatever the scale of uncertainty or acquisition.
@@ -204,7 +232,7 @@ def _value(config, features, slots, calibration, router, rng) -> pd.DataFrame:
 
 
 def _learned(config, features, slots, calibration, router, rng) -> pd.DataFrame:
-    judged, consistent, p_right = _judge_view(features, calibration)
+    judged, consistent, p_right, _ = _judge_view(features, calibration)
     if router is not None and router.fitted:
         p_wrong = router.p_disagree(features)
         source = f"router on {router.n_train} pairs"

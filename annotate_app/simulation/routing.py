@@ -1,15 +1,22 @@
-"""The routing simulation: replay a labeled file, with its own labels playing the humans.
+"""The routing simulation: replay labeled pairs, with their own labels playing the humans.
 
-For each policy, human budget and seed, the pool is routed online in ``rounds`` paced rounds, exactly
-as the app does it: before each round the judge calibration, the reward-model features (a bootstrap
-ensemble trained on the human labels so far) and, for ``learned``, the router are refit; the policy
-then spends that round's share of the budget; the chosen pairs' labels are revealed. Pairs no human
-labeled end with the judge's label (a held pair too: the budget is spent, the judge's label is what
-there is). Escalation is left out, so the rows compare the policies themselves.
+For each policy, human budget and seed, the pool is routed online in ``rounds`` paced rounds, as the
+app does it: before each round the judge calibration, the reward model (the production BT ensemble
+head on the project's cached MiniLM vectors) and, where the policy reads it, the learned router are
+refit on the human labels so far; the policy then spends that round's share of the budget; the chosen
+pairs' human labels are revealed. Pairs no human labeled end with the judge's label (a held pair
+too: the budget is spent, the judge's label is what there is). Escalation is left out, so the rows
+compare the policies themselves.
 
-Figures per row: ``label_accuracy`` (hybrid labels vs the file's labels), ``rm_accuracy`` (held-out
-accuracy on ``--test`` of a reward model trained on the hybrid labels), human and AI label counts,
-and cost. Judge verdicts are cached per (judge, pair) in a Parquet file, so a slow judge runs once.
+Several human labels per pair (``votes`` with more than one column): one annotator, drawn by seed,
+plays the human who was paid; the label a pair "really" has is the majority of the OTHER annotators,
+and accuracy is measured against it (pairs where the others split are not scored). With one label per
+pair that label is both what the paid human says and the reference.
+
+Figures per row: ``label_accuracy`` (hybrid labels against the reference; a tie scores half),
+``rm_accuracy`` (held-out accuracy on the test pairs of the head trained on the hybrid labels; only
+when ``rm`` is on), human and AI label counts, and cost. The router and calibration are always fit on
+pairs they then do not route, so every scored decision is out of sample.
 """
 
 from __future__ import annotations
@@ -17,28 +24,30 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from annotate_app import ids
+from annotate_app.active.acquisition import bald
+from annotate_app.reward.config import HeadConfig
+from annotate_app.reward.encoder import EncoderConfig
 from annotate_app.routing.budget import BudgetConfig, total_budget
 from annotate_app.routing.calibration import JudgeCalibration
-from annotate_app.routing.features import pair_features
+from annotate_app.routing.features import pair_features, verdict_only
 from annotate_app.routing.learned import LearnedRouter, LearnedRouterConfig
 from annotate_app.routing.policies import POLICIES, PolicyConfig, decide
-from annotate_app.simulation.routing_data import load_labeled_pairs, response_texts, split_holdout
-from annotate_app.simulation.routing_reward import (
-    BTEnsemble,
-    SimRewardConfig,
-    bt_accuracy,
-    embed_texts,
-)
+from annotate_app.simulation.data import labeled_pairs, side_texts, split_holdout
+from annotate_app.simulation.embedding import embed_texts
 from annotate_app.simulation.synthetic_judge import judge_name, parse_spec, synthetic_verdicts
 
-JUDGE_INFORMED = ("confidence", "value", "learned")
+ORACLE = "oracle"  # simulation only: humans get exactly the pairs where they beat the judge
+SIM_POLICIES = (*POLICIES, ORACLE)
+RECORDED = "recorded:"
+# Policies that read the reward model's scores (uncertainty, acquisition) each round.
+READS_REWARD_MODEL = ("value", "learned")
 
 
 @dataclass
@@ -46,53 +55,90 @@ class RoutingSimConfig:
     policies: list[str] = field(default_factory=lambda: list(POLICIES))
     human_budgets: list[float] = field(default_factory=lambda: [0, 0.1, 0.25, 0.5, 1])
     judge: str = "simulated:0.7"
+    second_judge: str | None = None  # a second judge's verdicts, read as an agreement feature
     seeds: int = 3
+    first_seed: int = 0  # seeds run first_seed .. first_seed + seeds - 1
     rounds: int = 4
     limit: int | None = None  # route only the first N pairs of DATA (for slow judges)
     test_frac: float = 0.2  # held-out share when no --test file is given
-    cache_dir: Path = Path.home() / ".cache" / "annotate" / "routing-sim"
+    rm: bool = True  # train the head on each row's hybrid labels and report held-out accuracy
     budget: BudgetConfig = field(default_factory=BudgetConfig)
     router: LearnedRouterConfig = field(default_factory=lambda: LearnedRouterConfig(refit_every=25))
-    reward: SimRewardConfig = field(default_factory=SimRewardConfig)
-    rm: str = "linear"  # "linear" | "head": the reward model behind rm_accuracy
+    encoder: EncoderConfig = field(default_factory=EncoderConfig)
+    head: HeadConfig = field(default_factory=HeadConfig)
 
     def __post_init__(self) -> None:
-        unknown = [p for p in self.policies if p not in POLICIES]
+        unknown = [p for p in self.policies if p not in SIM_POLICIES]
         if unknown:
-            raise ValueError(f"unknown routing policies {unknown}; use {', '.join(POLICIES)}")
+            raise ValueError(f"unknown routing policies {unknown}; use {', '.join(SIM_POLICIES)}")
         bad = [b for b in self.human_budgets if not 0 <= b <= 1]
         if bad:
             raise ValueError(f"human budgets must be fractions in [0, 1], got {bad}")
-        if self.rm not in ("linear", "head"):
-            raise ValueError(f"rm must be 'linear' or 'head', got {self.rm!r}")
         if self.seeds < 1 or self.rounds < 1:
             raise ValueError("--seeds and rounds must be >= 1")
 
 
 @dataclass
-class _Pool:
+class Pool:
+    """The routed pairs: label-free features, vectors, the judge's label and the humans' votes."""
+
     frame: pd.DataFrame
     features: pd.DataFrame  # label-free features, judge columns filled, reward columns empty
-    diff: np.ndarray  # emb(A) - emb(B)
-    y: np.ndarray  # 1 when A won
-    judge_a: np.ndarray  # the judge's pick: 1 for A
-    test_diff: np.ndarray
+    emb_a: np.ndarray
+    emb_b: np.ndarray
+    votes: np.ndarray  # [N, M] each annotator's label: 1 A won, 0 B won, 0.5 tie, NaN none
+    judge_label: np.ndarray  # the judge's label: 1, 0 or 0.5 (an even verdict)
+    test_a: np.ndarray
+    test_b: np.ndarray
     test_y: np.ndarray
 
+    @property
+    def annotators(self) -> int:
+        return self.votes.shape[1]
 
-def verdict_cache_path(cache_dir: Path, judge: str) -> Path:
+    def humans(self, seed: int) -> tuple[np.ndarray, np.ndarray, str]:
+        """(what the paid human says, the reference each label is scored against, a note)."""
+        if self.annotators == 1:
+            y = self.votes[:, 0]
+            return y, y, "reference: the file's own label (one human label per pair)"
+        paid_col = int(np.random.default_rng(seed).integers(self.annotators))
+        paid = self.votes[:, paid_col]
+        others = np.delete(self.votes, paid_col, axis=1)
+        mean = np.nanmean(others, axis=1)
+        reference = np.where(mean > 0.5, 1.0, np.where(mean < 0.5, 0.0, np.nan))
+        paid = np.where(np.isnan(paid), reference, paid)
+        note = (
+            f"annotator {paid_col + 1} of {self.annotators} (drawn by seed) is the paid human; "
+            f"accuracy is against the majority of the other {self.annotators - 1} "
+            f"({int(np.isnan(reference).sum())} pairs where they split are not scored)"
+        )
+        return paid, reference, note
+
+
+def verdict_cache_path(folder: Path, judge: str) -> Path:
     synthetic = parse_spec(judge)
     name = judge_name(synthetic) if synthetic else judge
-    return cache_dir / f"verdicts-{ids.digest('judge', name)[:12]}.parquet"
+    return folder / f"verdicts-{ids.digest('judge', name)[:12]}.parquet"
 
 
-def cached_verdicts(
-    frame: pd.DataFrame, judge: str, cache_dir: Path, on_progress: Callable[[str], None] = print
+def judge_verdicts(
+    frame: pd.DataFrame,
+    judge: str,
+    folder: Path,
+    on_progress: Callable[[str], None] = print,
 ) -> tuple[str, pd.DataFrame]:
-    """(judge name, verdicts) for every pair, judging only pairs not yet in the cache file."""
+    """(judge name, verdicts: pair_id, p_a, p_ab, p_ba, consistent) for every pair of ``frame``.
+
+    ``simulated:ACC`` is the synthetic judge; ``recorded:FILE`` replays a verdicts file; anything
+    else is a judge spec, judged once and cached per (judge, pair) in ``folder``."""
+    if judge.startswith(RECORDED):
+        from annotate_app.ingest.verdicts import recorded_verdicts
+
+        name, verdicts = recorded_verdicts(judge[len(RECORDED) :], frame)
+        return name, verdicts
     synthetic = parse_spec(judge)
     name = judge_name(synthetic) if synthetic else judge
-    path = verdict_cache_path(cache_dir, judge)
+    path = verdict_cache_path(folder, judge)
     cached = pd.read_parquet(path) if path.exists() else pd.DataFrame(columns=["pair_id"])
     todo = frame[~frame["pair_id"].isin(cached["pair_id"])]
     if len(todo):
@@ -100,11 +146,11 @@ def cached_verdicts(
         fresh = (
             synthetic_verdicts(todo, synthetic)
             if synthetic
-            else _real_verdicts(todo, judge, path, cached, on_progress)
+            else _live_verdicts(todo, judge, path, cached, on_progress)
         )
         cached = pd.concat([cached, fresh], ignore_index=True) if len(cached) else fresh
         path.parent.mkdir(parents=True, exist_ok=True)
-        cached.to_parquet(path)
+        _write_parquet(cached, path)
     out = (
         cached.drop_duplicates("pair_id", keep="last")
         .set_index("pair_id")
@@ -113,7 +159,13 @@ def cached_verdicts(
     return name, out.reset_index()
 
 
-def _real_verdicts(
+def _write_parquet(frame: pd.DataFrame, path: Path) -> None:
+    tmp = path.with_suffix(".tmp.parquet")
+    frame.to_parquet(tmp)
+    tmp.replace(path)
+
+
+def _live_verdicts(
     todo: pd.DataFrame,
     spec: str,
     path: Path,
@@ -137,143 +189,155 @@ def _real_verdicts(
             PairText(r.pair_id, json.loads(r.turns), r.text_a, r.text_b) for r in chunk.itertuples()
         ]
         for r, v in zip(chunk.itertuples(), judge_pairs(judge, texts), strict=True):
-            if v is None:  # no usable reading: an even verdict that the router will distrust
-                rows.append(
-                    {
-                        "pair_id": r.pair_id,
-                        "p_a": 0.5,
-                        "p_ab": 0.5,
-                        "p_ba": 0.5,
-                        "consistent": False,
-                    }
-                )
-            else:
-                rows.append(
-                    {
-                        "pair_id": v.pair_id,
-                        "p_a": v.p_a,
-                        "p_ab": v.p_ab,
-                        "p_ba": v.p_ba,
-                        "consistent": bool(v.consistent),
-                    }
-                )
-        part = pd.DataFrame(rows)
-        pd.concat([cached, part], ignore_index=True).to_parquet(path)
+            # No usable reading: an even verdict that the router will distrust.
+            rows.append(
+                {"pair_id": r.pair_id, "p_a": 0.5, "p_ab": 0.5, "p_ba": 0.5, "consistent": False}
+                if v is None
+                else {
+                    "pair_id": v.pair_id,
+                    "p_a": v.p_a,
+                    "p_ab": v.p_ab,
+                    "p_ba": v.p_ba,
+                    "consistent": bool(v.consistent),
+                }
+            )
+        _write_parquet(pd.concat([cached, pd.DataFrame(rows)], ignore_index=True), path)
         rate = (time.perf_counter() - start) / len(rows)
         on_progress(f"  judged {len(rows)}/{len(todo)} ({rate:.1f} s/pair)")
     return pd.DataFrame(rows)
 
 
-def _embed_diff(
-    frame: pd.DataFrame, config: RoutingSimConfig
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    a, b = response_texts(frame)
-    emb = embed_texts(a + b, config.cache_dir / "embeddings-minilm.npz", config.reward)
-    ea, eb = emb[: len(frame)], emb[len(frame) :]
-    return ea, eb, ea - eb
+def judge_label(p_a: np.ndarray) -> np.ndarray:
+    """The judge's label from its P(A better): 1, 0, or 0.5 when it sits on the fence."""
+    p = np.asarray(p_a, dtype=float)
+    return np.where(p > 0.5, 1.0, np.where(p < 0.5, 0.0, 0.5))
 
 
-def prepare(
-    data: str | Path,
-    test: str | Path | None,
+def _vectors(store, frame: pd.DataFrame, config: RoutingSimConfig) -> tuple[np.ndarray, ...]:
+    a, b = side_texts(frame)
+    emb = embed_texts(store, config.encoder, a + b)
+    return emb[: len(frame)], emb[len(frame) :]
+
+
+def build_pool(
+    store,
+    frame: pd.DataFrame,
+    test_frame: pd.DataFrame,
     config: RoutingSimConfig,
+    votes: np.ndarray | None = None,
     on_progress: Callable[[str], None] = print,
-) -> tuple[str, _Pool, str]:
-    frame = load_labeled_pairs(data)
-    if test is None:
-        frame, test_frame = split_holdout(frame, config.test_frac, seed=0)
-        test_note = f"no --test: held out {len(test_frame)} pairs of DATA"
-    else:
-        test_frame = load_labeled_pairs(test)
-        frame = frame[~frame["pair_id"].isin(test_frame["pair_id"])].reset_index(drop=True)
-        test_note = f"--test {Path(test).name}: {len(test_frame)} pairs"
+) -> tuple[str, Pool]:
+    """``frame``/``test_frame``: pair_id, prompt, turns, n_turns, text_a, text_b, human. ``votes``
+    ([N, M], optional): every annotator's label, when pairs have more than one."""
     if config.limit:
         frame = frame.iloc[: config.limit].reset_index(drop=True)
-    on_progress(f"pool {len(frame)} pairs; {test_note}; embedding (cached)")
-    ea, eb, diff = _embed_diff(frame, config)
-    _, _, test_diff = _embed_diff(test_frame, config)
-    name, verdicts = cached_verdicts(frame, config.judge, config.cache_dir, on_progress)
+        votes = None if votes is None else votes[: config.limit]
+    on_progress(f"pool {len(frame)} pairs, test {len(test_frame)}; embedding (cached)")
+    ea, eb = _vectors(store, frame, config)
+    ta, tb = _vectors(store, test_frame, config) if len(test_frame) else (ea[:0], eb[:0])
+    folder = store.paths.work_dir / "simulation"
+    name, verdicts = judge_verdicts(frame, config.judge, folder, on_progress)
+    second = None
+    if config.second_judge:
+        _, second = judge_verdicts(frame, config.second_judge, folder, on_progress)
     embeddings = {pid: (va, vb) for pid, va, vb in zip(frame["pair_id"], ea, eb, strict=True)}
-    features = pair_features(frame, verdicts, None, embeddings)
-    pool = _Pool(
+    features = pair_features(frame, verdicts, None, embeddings, second_judge=second)
+    if votes is None:
+        votes = frame["human"].to_numpy(float)[:, None]
+    pool = Pool(
         frame=frame,
         features=features,
-        diff=diff,
-        y=frame["human"].to_numpy(),
-        judge_a=(verdicts["p_a"].to_numpy() > 0.5).astype(int),
-        test_diff=test_diff,
-        test_y=test_frame["human"].to_numpy(),
+        emb_a=ea,
+        emb_b=eb,
+        votes=np.asarray(votes, dtype=float),
+        judge_label=judge_label(verdicts["p_a"].fillna(0.5).to_numpy()),
+        test_a=ta,
+        test_b=tb,
+        test_y=test_frame["human"].to_numpy(float) if len(test_frame) else np.zeros(0),
     )
-    return name, pool, test_note
+    return name, pool
+
+
+def _fit_head(pool: Pool, rows: np.ndarray, labels: np.ndarray, config: HeadConfig):
+    from annotate_app.reward.pipeline import fit_head
+
+    return fit_head(pool.emb_a[rows], pool.emb_b[rows], labels, np.ones(len(rows)), config)
 
 
 def _reward_features(
-    pool: _Pool, labeled: np.ndarray, config: RoutingSimConfig, seed: int
+    pool: Pool, labeled: np.ndarray, paid: np.ndarray, config: RoutingSimConfig, seed: int
 ) -> pd.DataFrame:
     """The reward-model columns the app would read from ``pair_scores``, from human labels so far."""
     feats = pool.features.copy()
-    if labeled.sum() < 10 or len(np.unique(pool.y[labeled])) < 2:
+    rows = np.flatnonzero(labeled)
+    if len(rows) < 10 or len(np.unique(paid[rows])) < 2:
         return feats
-    model = BTEnsemble(config.reward, seed=seed).fit(pool.diff[labeled], pool.y[labeled])
-    probs = np.stack([m.predict_proba(pool.diff)[:, 1] for m in model.members])
+    model = _fit_head(pool, rows, paid[rows], replace(config.head, seed=seed))
+    probs = model.member_probs(pool.emb_a, pool.emb_b)
     mean = probs.mean(0)
     feats["rm_p_a"] = mean
     feats["rm_confidence"] = np.abs(2 * mean - 1)
     feats["rm_uncertainty"] = probs.std(0)
-    feats["acquisition"] = _bald(probs)
+    feats["acquisition"] = bald(probs)
     feats["has_rm"] = 1.0
     return feats
 
 
-def _bald(probs: np.ndarray) -> np.ndarray:
-    def h(p: np.ndarray) -> np.ndarray:
-        p = np.clip(p, 1e-9, 1 - 1e-9)
-        return -(p * np.log(p) + (1 - p) * np.log(1 - p))
-
-    return h(probs.mean(0)) - h(probs).mean(0)
+def _score(labels: np.ndarray, reference: np.ndarray) -> np.ndarray:
+    """1 for the reference's side, 0 for the other, 0.5 for a tie; NaN where there is no reference."""
+    return 1.0 - np.abs(labels - reference)
 
 
 def run_one(
-    pool: _Pool,
+    pool: Pool,
     policy: str,
     budget: float,
     seed: int,
     config: RoutingSimConfig,
-    rm_fit: Callable[[np.ndarray, np.ndarray], float],
 ) -> dict:
-    n = len(pool.y)
+    n = len(pool.judge_label)
+    paid, reference, note = pool.humans(seed)
     rng = np.random.default_rng(seed)
     order = rng.permutation(n)  # the arrival order differs per seed; ties break on it
     b_total = total_budget(BudgetConfig(human_budget=budget), n)
     human = np.zeros(n, bool)
     propensity = np.zeros(n)
-    router = LearnedRouter(config.router) if policy == "learned" else None
+    judge_p_a = pool.features["judge_p_a"].to_numpy()
+    only_verdicts = verdict_only(judge_p_a)
+    wants_router = policy == "learned" or (policy == "confidence" and only_verdicts)
+    router = LearnedRouter(config.router) if wants_router else None
     calibration = JudgeCalibration()
-    if policy != "all-ai":
+    decisive = paid != 0.5
+    if policy == ORACLE:
+        # The ceiling: the budget goes where a human label beats the judge's, best gain first.
+        gain = np.nan_to_num(_score(paid, reference) - _score(pool.judge_label, reference))
+        ranked = np.lexsort((rng.random(n), -gain))
+        human[ranked[:b_total]] = True
+    elif policy != "all-ai":
         for r in range(config.rounds):
             slots = int(round(b_total * (r + 1) / config.rounds)) - int(human.sum())
             open_idx = order[~human[order]]
             if slots <= 0 or not len(open_idx):
                 continue
             feats = (
-                _reward_features(pool, human, config, seed * 100 + r)
-                if policy == "value"
+                _reward_features(pool, human, paid, config, seed * 100 + r)
+                if policy in READS_REWARD_MODEL
                 else pool.features
             )
-            judged = human  # every pool pair has a verdict; training pairs are the human-labeled
-            if judged.any():
+            fit_on = human & decisive  # a tie from the human says nothing about the judge's side
+            if fit_on.any():
                 calibration.fit(
-                    pool.features["judge_p_a"].to_numpy()[judged],
-                    pool.features["judge_consistent"].to_numpy()[judged],
-                    pool.y[judged],
+                    judge_p_a[fit_on],
+                    pool.features["judge_consistent"].to_numpy()[fit_on],
+                    paid[fit_on],
                 )
             if router is not None and router.needs_refit(int(human.sum())):
-                idx = np.flatnonzero(human)
+                idx = np.flatnonzero(fit_on)
                 router.fit(
-                    pool.features.iloc[idx],
-                    (pool.judge_a[idx] != pool.y[idx]).astype(int),
+                    feats.iloc[idx],
+                    (pool.judge_label[idx] != paid[idx]).astype(int),
                     propensity[idx],
-                    n_labels=len(idx),
+                    n_labels=int(human.sum()),
                 )
             routes = decide(
                 PolicyConfig(name=policy, seed=seed * 1000 + r, router=config.router),
@@ -288,13 +352,16 @@ def run_one(
             propensity[chosen] = routes["propensity"].to_numpy()[picked]
     if policy == "all-human":
         labeled = human
-        labels = pool.y.copy()
+        labels = paid.copy()
     else:
         labeled = np.ones(n, bool)
-        labels = np.where(human, pool.y, pool.judge_a)
+        labels = np.where(human, paid, pool.judge_label)
+    scored = labeled & ~np.isnan(reference)
     n_human = int(human.sum())
     judge_calls = (
-        0 if policy == "all-human" else (n - n_human if policy in ("random", "all-ai") else n)
+        0
+        if policy in ("all-human", ORACLE)
+        else (n - n_human if policy in ("random", "all-ai") else n)
     )
     return {
         "policy": policy,
@@ -302,61 +369,48 @@ def run_one(
         "seed": seed,
         "human_labels": n_human,
         "ai_labels": int(labeled.sum()) - n_human,
-        "label_accuracy": float((labels[labeled] == pool.y[labeled]).mean())
-        if labeled.any()
+        "label_accuracy": float(_score(labels[scored], reference[scored]).mean())
+        if scored.any()
         else float("nan"),
-        "rm_accuracy": rm_fit(pool.diff[labeled], labels[labeled])
-        if labeled.any()
-        else float("nan"),
+        "rm_accuracy": _rm_accuracy(pool, labeled, labels, config, seed),
         "cost": n_human * config.budget.cost_human + judge_calls * config.budget.cost_judge,
+        "reference": note,
+        "verdict_only_judge": bool(only_verdicts),
+        "scored_pairs": int(scored.sum()),
     }
 
 
-def reward_model_fitter(pool: _Pool, config: RoutingSimConfig) -> tuple[str, Callable]:
-    """The reward model whose held-out accuracy is ``rm_accuracy``.
-
-    ``linear`` (default): the linear BT model of ``sim_reward``, under a second per fit. ``head``:
-    the reward package's 5-member MLP BT ensemble head; it measured 55 s per fit on 1,500 pairs on
-    the shared 2-core machine, too slow for a grid of policies x budgets x seeds there.
-    """
-    if config.rm == "linear":
-        return "linear BT (logistic regression on MiniLM embedding differences)", (
-            lambda d, y: bt_accuracy(d, y, pool.test_diff, pool.test_y, config.reward)
-        )
-    from annotate_app.reward.config import HeadConfig
-    from annotate_app.reward.head import BTEnsemble as HeadEnsemble
-
-    def fit(diff: np.ndarray, y: np.ndarray) -> float:
-        # With frozen embeddings, scoring (diff, 0) carries the same BT signal as (a, b).
-        zeros = np.zeros_like(diff)
-        head = HeadEnsemble(HeadConfig(), diff.shape[1]).fit(diff, zeros, y.astype(np.float32))
-        probs = head.member_probs(pool.test_diff, np.zeros_like(pool.test_diff)).mean(0)
-        return float(((probs > 0.5) == (pool.test_y == 1)).mean())
-
-    return "reward-package BT ensemble head (5 MLP members) on MiniLM embedding differences", fit
+def _rm_accuracy(
+    pool: Pool, labeled: np.ndarray, labels: np.ndarray, config: RoutingSimConfig, seed: int
+) -> float:
+    """Held-out accuracy of the production head trained on the row's labels (decisive test pairs)."""
+    rows = np.flatnonzero(labeled)
+    test = pool.test_y != -1
+    if not config.rm or not len(rows) or not test.any() or len(np.unique(labels[rows])) < 2:
+        return float("nan")
+    model = _fit_head(pool, rows, labels[rows], replace(config.head, seed=seed))
+    p = model.member_probs(pool.test_a[test], pool.test_b[test]).mean(0)
+    return float(((p > 0.5) == (pool.test_y[test] == 1)).mean())
 
 
-def simulate(
-    data: str | Path,
-    test: str | Path | None,
-    config: RoutingSimConfig,
-    on_progress: Callable[[str], None] = print,
+def simulate_pool(
+    name: str, pool: Pool, config: RoutingSimConfig, on_progress: Callable[[str], None] = print
 ) -> dict:
-    name, pool, test_note = prepare(data, test, config, on_progress)
-    rm_name, rm_fit = reward_model_fitter(pool, config)
-    judge_acc = float((pool.judge_a == pool.y).mean())
+    _, reference, note = pool.humans(0)
+    scored = ~np.isnan(reference)
+    judge_acc = float(_score(pool.judge_label[scored], reference[scored]).mean())
     on_progress(
-        f"judge {name}: agreement with the file's labels {judge_acc:.3f}; "
-        f"consistent {pool.features['judge_consistent'].mean():.2f}"
+        f"judge {name}: agreement with the reference {judge_acc:.3f}; "
+        f"consistent {pool.features['judge_consistent'].mean():.2f}; {note}"
     )
     rows = []
     for policy in config.policies:
         budgets = [0.0] if policy == "all-ai" else config.human_budgets
         for budget in budgets:
-            if policy == "all-human" and budget == 0:
+            if policy in ("all-human", ORACLE) and budget == 0:
                 continue
-            for seed in range(config.seeds):
-                row = run_one(pool, policy, budget, seed, config, rm_fit)
+            for seed in range(config.first_seed, config.first_seed + config.seeds):
+                row = run_one(pool, policy, budget, seed, config)
                 row["judge"] = name
                 rows.append(row)
             on_progress(_progress_line(rows[-config.seeds :]))
@@ -364,18 +418,56 @@ def simulate(
         "judge": name,
         "synthetic": parse_spec(config.judge) is not None,
         "judge_agreement": judge_acc,
-        "pool_pairs": len(pool.y),
-        "test": test_note,
-        "reward_model": rm_name,
+        "verdict_only_judge": bool(verdict_only(pool.features["judge_p_a"].to_numpy())),
+        "pool_pairs": len(pool.judge_label),
+        "annotators": pool.annotators,
+        "reference": note if pool.annotators == 1 else _multi_note(pool),
+        "reward_model": "production BT ensemble head on cached MiniLM vectors"
+        if config.rm
+        else "not trained (rm off)",
         "rounds": config.rounds,
         "results": rows,
     }
 
 
+def _multi_note(pool: Pool) -> str:
+    return (
+        f"{pool.annotators} human labels per pair: per seed, one annotator drawn by seed is the paid "
+        f"human; accuracy is against the majority of the other {pool.annotators - 1}"
+    )
+
+
+def simulate(
+    store,
+    data: str | Path,
+    test: str | Path | None,
+    config: RoutingSimConfig,
+    on_progress: Callable[[str], None] = print,
+) -> dict:
+    frame = labeled_pairs(data)
+    frame = frame[frame["human"] != -1].sort_values("pair_id", ignore_index=True)
+    if test is None:
+        frame, test_frame = split_holdout(frame, config.test_frac, seed=0)
+        test_note = f"no --test: held out {len(test_frame)} pairs of DATA"
+    else:
+        test_frame = labeled_pairs(test)
+        test_frame = test_frame[test_frame["human"] != -1].sort_values("pair_id", ignore_index=True)
+        frame = frame[~frame["pair_id"].isin(test_frame["pair_id"])].reset_index(drop=True)
+        test_note = f"--test {Path(test).name}: {len(test_frame)} pairs"
+    name, pool = build_pool(store, frame, test_frame, config, on_progress=on_progress)
+    result = simulate_pool(name, pool, config, on_progress)
+    result["test"] = test_note
+    return result
+
+
 def _progress_line(rows: list[dict]) -> str:
     r = rows[0]
     la = np.mean([x["label_accuracy"] for x in rows])
-    ra = np.mean([x["rm_accuracy"] for x in rows])
+    ra = (
+        np.nanmean([x["rm_accuracy"] for x in rows])
+        if any(not np.isnan(x["rm_accuracy"]) for x in rows)
+        else float("nan")
+    )
     return (
         f"{r['policy']:>10} budget {r['human_budget']:<5g} human {r['human_labels']:>5} "
         f"label_acc {la:.3f} rm_acc {ra:.3f}"

@@ -18,11 +18,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from annotate_app.ingest import ImportOptions, parse_file
-from annotate_app.ingest.errors import IngestError
 from annotate_app.jobs import JobContext, JobRunner
 from annotate_app.reward.config import FeatureConfig, HeadConfig
-from annotate_app.reward.encoder import EncoderConfig, response_text, text_key
+from annotate_app.reward.encoder import EncoderConfig, text_key
+from annotate_app.simulation.data import labeled_pairs, side_texts
 
 SIMULATE = "simulate"
 REPORT = "report.json"
@@ -46,33 +45,12 @@ class SimulationConfig:
 
 
 def _labeled_pairs(path: str, split: str) -> pd.DataFrame:
-    """Pairs with a known outcome from a file in any import format."""
-    _, _, _, collector, errors = parse_file(Path(path), ImportOptions())
-    if errors:
-        raise IngestError(errors)
-    prompts, responses, pairs, labels = collector.finish()
-    if labels.empty:
-        raise ValueError(f"{path} has no labeled pairs (chosen/rejected); it cannot be simulated")
-    votes = labels.groupby("pair_id")["choice"].mean()
-    prompt_text = dict(zip(prompts["id"], prompts["text"], strict=True))
-    reply = dict(zip(responses["id"], responses["text"], strict=True))
-    pairs = pairs[pairs["id"].isin(votes.index)]
-    rows = []
-    for p in pairs.itertuples():
-        prompt, a, b = prompt_text[p.prompt_id], reply[p.response_a], reply[p.response_b]
-        choice = votes[p.id]
-        rows.append(
-            {
-                "pair_id": p.id,
-                "text_a": response_text(prompt, a),
-                "text_b": response_text(prompt, b),
-                "len_a": len(a),
-                "len_b": len(b),
-                "target": 1.0 if choice > 0 else 0.0 if choice < 0 else 0.5,
-                "split": split,
-            }
-        )
-    return pd.DataFrame(rows)
+    """Pairs with a known outcome, as the worker reads them: the text of each side and its length."""
+    frame = labeled_pairs(path, split)
+    text_a, text_b = side_texts(frame)
+    return frame.assign(text_a=text_a, text_b=text_b)[
+        ["pair_id", "text_a", "text_b", "len_a", "len_b", "target", "split"]
+    ]
 
 
 def run_simulation(

@@ -1,4 +1,4 @@
-"""`annotate simulate --routing` runs the routing simulation through the same command as strategies."""
+"""`annotate simulate`: one command, two modes (--strategies, --routing); caches in the project."""
 
 from __future__ import annotations
 
@@ -25,13 +25,16 @@ def _labeled_file(path, n: int, offset: int = 0) -> None:
 
 
 def test_simulate_with_routing_writes_result_rows(tmp_path, monkeypatch):
-    monkeypatch.setenv("HOME", str(tmp_path))  # the verdict/embedding cache goes under ~/.cache
+    home = tmp_path / "home"
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.delenv("ANNOTATE_WORK_DIR", raising=False)
     data, test, out = tmp_path / "pool.jsonl", tmp_path / "test.jsonl", tmp_path / "sim.json"
+    db = tmp_path / "p.duckdb"
     _labeled_file(data, 24)
     _labeled_file(test, 12, offset=100)
     code = main(
         [
-            "simulate", str(data), "--test", str(test), "--routing", "all-human,random,confidence",
+            "--db", str(db), "simulate", str(data), "--test", str(test), "--routing", "all-human,random,confidence",
             "--human-budgets", "0.25,1", "--judge", "simulated:0.7", "--seeds", "1", "--rounds", "2",
             "--json", str(out),
         ]
@@ -54,3 +57,22 @@ def test_simulate_with_routing_writes_result_rows(tmp_path, monkeypatch):
     full = [r for r in rows if r["policy"] == "all-human"]
     assert all(r["label_accuracy"] == 1.0 and r["ai_labels"] == 0 for r in full)
     assert "synthetic" in json.dumps(result["judge"])
+    # the caches live in the project's work folder: verdicts as Parquet, vectors in the project
+    assert list((tmp_path / "p.work" / "simulation").glob("verdicts-*.parquet"))
+    assert not home.exists()
+    from annotate_app.reward.encoder import EncoderConfig
+    from annotate_app.store import Store
+
+    with Store(db) as store:
+        assert store.embedding_count(EncoderConfig().cache_id) == 2 * (24 + 12)
+
+
+def test_simulate_takes_one_mode():
+    assert main(["simulate", "x.jsonl", "--strategies", "random", "--routing", "random"]) == 1
+
+
+def test_simulate_routing_command_is_gone(capsys):
+    import pytest
+
+    with pytest.raises(SystemExit):
+        main(["simulate-routing", "x.jsonl"])
