@@ -52,8 +52,49 @@ def test_three_models_in_a_consistent_chain():
 def test_undefeated_models_are_flagged():
     ratings = rate_models(battles([("x", "y", 5, 0, 0), ("y", "z", 2, 1, 1)]), rounds=0)
     board = Leaderboard(ratings, pd.DataFrame(), pd.DataFrame(), {}, {})
-    assert board.notes() == ["x never lost: its rating is a lower bound"]
+    assert "x never lost: its rating is a lower bound" in board.notes()
     assert np.isfinite(ratings["rating"]).all()
+
+
+def test_few_battles_are_marked_provisional():
+    """An Elo in the thousands from 5 battles must not stand without a warning."""
+    ratings = rate_models(
+        battles([("x", "y", 5, 0, 0), ("y", "z", 40, 40, 0)]), rounds=50, min_battles=30
+    ).set_index("model")
+    assert ratings["few_battles"].to_dict() == {"x": True, "y": False, "z": False}
+    board = Leaderboard(ratings.reset_index(), pd.DataFrame(), pd.DataFrame(), {}, {})
+    assert "x has only 5 battles: its rating is provisional" in board.notes()
+    assert not any(n.startswith(("y ", "z ")) for n in board.notes())
+
+
+def test_rank_follows_the_arena_rule():
+    # a is clearly best; b and c are indistinguishable, so they share rank 2; d is clearly last.
+    frame = battles(
+        [
+            ("a", "b", 90, 10, 0),
+            ("a", "c", 90, 10, 0),
+            ("b", "c", 50, 50, 0),
+            ("b", "d", 90, 10, 0),
+            ("c", "d", 90, 10, 0),
+        ]
+    )
+    table = rate_models(frame, rounds=200).set_index("model")
+    assert table["rank"].to_dict() == {"a": 1, "b": 2, "c": 2, "d": 4}
+    assert table.loc["b", "rank_worst"] == 3 and table.loc["a", "rank_worst"] == 1
+    # the rule by hand: 1 + models whose lower bound is above this model's upper bound
+    for model, row in table.iterrows():
+        above = (table["ci_low"] > row["ci_high"]).sum()
+        assert row["rank"] == 1 + above, model
+    assert not table["unranked"].any()
+
+
+def test_an_interval_too_wide_to_rank_says_so():
+    frame = battles([("a", "b", 60, 20, 0), ("b", "c", 60, 20, 0), ("c", "w", 1, 1, 0)])
+    table = rate_models(frame, rounds=200).set_index("model")
+    assert table.loc["w", "unranked"] and table.loc["w", "rank"] == 1
+    assert table.loc["w", "rank_worst"] == 4
+    board = Leaderboard(table.reset_index(), pd.DataFrame(), pd.DataFrame(), {}, {})
+    assert any(n.startswith("w: its 95% interval") and "too wide" in n for n in board.notes())
 
 
 def test_matches_choix_on_the_same_comparisons():
@@ -144,6 +185,9 @@ def test_leaderboard_cli_json(store, project_paths, capsys):
     assert main(["--db", str(project_paths.db), "leaderboard", "--json", "--rounds", "20"]) == 0
     out = json.loads(capsys.readouterr().out)
     assert [r["model"] for r in out["ratings"]][0] == "atlas-70b"
+    first = out["ratings"][0]
+    assert {"rank", "rank_worst", "few_battles", "unranked"} <= set(first)
+    assert first["few_battles"] == (first["battles"] < 30)
     assert out["win_rate"]["atlas-70b"]["drift-1b"] > 0.5
     assert main(["--db", str(project_paths.db), "leaderboard", "--source", "ai"]) == 0
     assert "judge judge:test position bias" in capsys.readouterr().out

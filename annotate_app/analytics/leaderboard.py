@@ -2,7 +2,13 @@
 battles in the label log, bootstrap confidence intervals, win rates, and position bias.
 
 Every vote between two responses from different named models is one battle; a tie (or both bad)
-counts as half a win for each side. Battles are kept as counts per (model, model, outcome) cell, so
+counts as half a win for each side.
+
+Rank follows Chatbot Arena's rule: 1 + the number of models whose lower 95% bound lies above this
+model's upper bound, so models the data cannot tell apart share a rank. ``rank_worst`` is the
+lowest rank the intervals allow. A model with fewer than ``min_battles`` battles is marked
+``few_battles`` (its rating is provisional), and one whose interval allows every rank is marked
+``unranked``: the data cannot place it. Battles are kept as counts per (model, model, outcome) cell, so
 a bootstrap round is a multinomial draw over cells (the same as resampling battles) and all rounds
 are fitted together by a batched Newton method.
 """
@@ -31,12 +37,13 @@ class LeaderboardConfig:
     bootstrap_rounds: int = 200
     l2: float = 1e-6  # only keeps an undefeated model's rating finite
     seed: int = 0
+    min_battles: int = 30  # fewer battles than this: the rating is marked provisional
     filter: LabelFilter = field(default_factory=LabelFilter)  # its sources give way to ``source``
 
 
 @dataclass
 class Leaderboard:
-    ratings: pd.DataFrame  # model, rating, ci_low, ci_high, battles, wins, losses, ties, rank
+    ratings: pd.DataFrame  # RATING_COLUMNS
     win_rate: pd.DataFrame  # row model's win rate against column model (ties half), NaN: never met
     battles: pd.DataFrame  # model_a, model_b, wins_a, wins_b, ties (summed over sources)
     human_position: dict  # left-side win rate of human annotators
@@ -47,6 +54,13 @@ class Leaderboard:
         likelihood rating at infinity, held finite only by the tiny ridge."""
         out = []
         for r in self.ratings.itertuples():
+            if r.few_battles:
+                out.append(f"{r.model} has only {r.battles} battles: its rating is provisional")
+            if r.unranked:
+                out.append(
+                    f"{r.model}: its 95% interval ({r.ci_low:.0f} to {r.ci_high:.0f}) overlaps "
+                    "every other model's, too wide to rank"
+                )
             if r.losses + r.ties == 0:
                 out.append(f"{r.model} never lost: its rating is a lower bound")
             elif r.wins + r.ties == 0:
@@ -115,7 +129,9 @@ def leaderboard(store: Store, config: LeaderboardConfig | None = None) -> Leader
         .sum()
     )
     return Leaderboard(
-        ratings=rate_models(battles, config.bootstrap_rounds, config.l2, config.seed),
+        ratings=rate_models(
+            battles, config.bootstrap_rounds, config.l2, config.seed, config.min_battles
+        ),
         win_rate=win_rate_matrix(battles),
         battles=battles,
         # position bias describes the raters, whichever source the ratings use
@@ -124,9 +140,31 @@ def leaderboard(store: Store, config: LeaderboardConfig | None = None) -> Leader
     )
 
 
-def rate_models(battles: pd.DataFrame, rounds: int = 200, l2: float = 1e-6, seed: int = 0):
-    """Ratings (Elo scale), bootstrap 95% intervals and records from battle counts."""
-    cols = ["rank", "model", "rating", "ci_low", "ci_high", "battles", "wins", "losses", "ties"]
+RATING_COLUMNS = (
+    "rank",
+    "rank_worst",
+    "model",
+    "rating",
+    "ci_low",
+    "ci_high",
+    "battles",
+    "wins",
+    "losses",
+    "ties",
+    "few_battles",
+    "unranked",
+)
+
+
+def rate_models(
+    battles: pd.DataFrame,
+    rounds: int = 200,
+    l2: float = 1e-6,
+    seed: int = 0,
+    min_battles: int = 30,
+):
+    """Ratings (Elo scale), bootstrap 95% intervals, Arena ranks and records from battle counts."""
+    cols = list(RATING_COLUMNS)
     if battles.empty:
         return pd.DataFrame(columns=cols)
     models = sorted(set(battles["model_a"]) | set(battles["model_b"]))
@@ -155,8 +193,24 @@ def rate_models(battles: pd.DataFrame, rounds: int = 200, l2: float = 1e-6, seed
             **{k: record[k].to_numpy() for k in ("battles", "wins", "losses", "ties")},
         }
     ).sort_values("rating", ascending=False, ignore_index=True)
-    table.insert(0, "rank", np.arange(1, len(table) + 1))
+    best, worst = arena_ranks(table["rating"], table["ci_low"], table["ci_high"])
+    table["rank"], table["rank_worst"] = best, worst
+    table["few_battles"] = table["battles"] < min_battles
+    table["unranked"] = (best == 1) & (worst == len(table)) & (len(table) > 1)
     return table[cols]
+
+
+def arena_ranks(
+    rating: pd.Series, low: pd.Series, high: pd.Series
+) -> tuple[np.ndarray, np.ndarray]:
+    """Chatbot Arena's rank, 1 + the models whose lower bound is above this upper bound, and the
+    lowest rank the intervals allow, n - the models whose upper bound is below this lower bound.
+    Without intervals (no bootstrap) the point ratings stand in for both bounds."""
+    lo = np.where(np.isnan(low), rating, low).astype(float)
+    hi = np.where(np.isnan(high), rating, high).astype(float)
+    best = 1 + (lo[None, :] > hi[:, None]).sum(axis=1)
+    worst = len(lo) - (hi[None, :] < lo[:, None]).sum(axis=1)
+    return best, worst
 
 
 def win_rate_matrix(battles: pd.DataFrame) -> pd.DataFrame:

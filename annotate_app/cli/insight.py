@@ -9,7 +9,7 @@ from annotate_app.analytics.leaderboard import Leaderboard, LeaderboardConfig, l
 from annotate_app.cli.support import open_store
 from annotate_app.export.audit import AUDIT_FORMATS, export_audit_log
 from annotate_app.export.model import export_model
-from annotate_app.store.labels import SOURCES
+from annotate_app.labels.sources import SOURCES
 
 
 def _print_board(board: Leaderboard) -> None:
@@ -22,10 +22,12 @@ def _print_board(board: Leaderboard) -> None:
     )
     for r in ratings.itertuples():
         ci = f"{r.ci_low:.0f}..{r.ci_high:.0f}" if r.ci_low == r.ci_low else "-"
+        marks = ("  few battles" if r.few_battles else "") + ("  unranked" if r.unranked else "")
         print(
             f"{r.rank:>4}  {r.model:<28} {r.rating:>7.0f}  {ci:>15}  {r.battles:>7}  "
-            f"{f'{r.wins}-{r.ties}-{r.losses}':>13}"
+            f"{f'{r.wins}-{r.ties}-{r.losses}':>13}{marks}"
         )
+    print("rank: 1 + models whose lower 95% bound is above this model's upper bound (Arena)")
     for note in board.notes():
         print(f"note: {note}")
     human = board.human_position

@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+import csv
 import io
 import json
 import math
@@ -109,13 +110,13 @@ def neutralise_cell(value: object) -> object:
 
 
 def csv_bytes(frame: pd.DataFrame) -> bytes:
-    """The frame as UTF-8 CSV with formula-like text cells neutralised: every CSV the app writes
-    or serves for download goes through here."""
+    """The frame as UTF-8 CSV with formula-like text cells neutralised and every text cell quoted
+    (OWASP's advice): every CSV the app writes or serves for download goes through here."""
     safe = frame.copy()
     for column in safe.columns:
         if not pd.api.types.is_numeric_dtype(safe[column]):
             safe[column] = safe[column].map(neutralise_cell)
-    return safe.to_csv(index=False).encode("utf-8")
+    return safe.to_csv(index=False, quoting=csv.QUOTE_NONNUMERIC).encode("utf-8")
 
 
 def zip_folder(folder: Path) -> bytes:

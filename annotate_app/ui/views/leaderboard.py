@@ -7,6 +7,7 @@ import streamlit as st
 
 from annotate_app.analytics import figures
 from annotate_app.analytics.leaderboard import LeaderboardConfig, leaderboard
+from annotate_app.export.files import csv_bytes
 from annotate_app.store.labels import SOURCES
 from annotate_app.ui import common
 
@@ -26,15 +27,20 @@ def render() -> None:
     st.title("Model leaderboard")
     label = st.radio("Label source", list(SOURCE_CHOICES), horizontal=True, key="lb-source")
     rounds = st.select_slider("Bootstrap rounds", [50, 100, 200, 500], value=200, key="lb-rounds")
-    board = leaderboard(
-        store, LeaderboardConfig(source=SOURCE_CHOICES[label], bootstrap_rounds=rounds)
-    )
+    config = LeaderboardConfig(source=SOURCE_CHOICES[label], bootstrap_rounds=rounds)
+    board = leaderboard(store, config)
     if board.ratings.empty:
         st.info(
             "No battles yet. The leaderboard needs labels on pairs whose two responses carry "
             "different model names."
         )
     else:
+        st.caption(
+            "Rank follows Chatbot Arena: 1 + the number of models whose lower 95% bound is above "
+            "this model's upper bound, so models the data cannot tell apart share a rank. "
+            f"'few battles' marks models with fewer than {config.min_battles} battles; "
+            "'unranked' marks an interval that overlaps every other model's."
+        )
         st.dataframe(
             board.ratings,
             hide_index=True,
@@ -42,13 +48,17 @@ def render() -> None:
             column_config={
                 c: st.column_config.NumberColumn(format="%.0f")
                 for c in ("rating", "ci_low", "ci_high")
+            }
+            | {
+                "few_battles": st.column_config.CheckboxColumn("few battles"),
+                "unranked": st.column_config.CheckboxColumn("unranked"),
             },
         )
         for note in board.notes():
-            st.caption(note)
+            st.warning(note)
         st.download_button(
             "Download ratings (CSV)",
-            data=board.ratings.to_csv(index=False),
+            data=csv_bytes(board.ratings),
             file_name="leaderboard.csv",
             key="lb-download",
             on_click="ignore",
