@@ -11,6 +11,7 @@ import pandas as pd
 import pytest
 
 from annotate_app.accounts import auth
+from annotate_app.analytics import agreement
 from annotate_app.annotation import assignment as queue
 from annotate_app.annotation.assignment import LabelingSettings, left_side_for, stored_choice
 from annotate_app.annotation.dispatcher import LeaseLost
@@ -227,9 +228,10 @@ def test_gold_pairs_are_mixed_in_and_scored(project: Store) -> None:
     assert n_gold == N_GOLD and len(got) == N_PAIRS + N_GOLD
     first_gold = next(i for i, p in enumerate(got) if p in gold)
     assert first_gold < N_PAIRS, "gold is mixed into the queue, not left to the end"
-    accuracy = queue.gold_accuracy(project)
-    assert accuracy["alice"] == (N_GOLD, pytest.approx((N_GOLD - 1) / N_GOLD))
-    assert "carol" not in accuracy
+    accuracy = agreement.gold_accuracy(project.overlap_votes()).set_index("annotator")
+    assert accuracy.loc["alice", "n_gold"] == N_GOLD
+    assert accuracy.loc["alice", "accuracy"] == pytest.approx((N_GOLD - 1) / N_GOLD)
+    assert "carol" not in accuracy.index
 
 
 def test_progress_counts(project: Store) -> None:

@@ -1,7 +1,8 @@
 """Who labels what next: the human queue, leases, overlap, gold checks and progress.
 
-The label page asks ``next_assignment`` for a pair and answers through ``submit``/``skip``/``undo``;
-nothing here knows about Streamlit. The left/right order an annotator sees is fixed per
+The label page asks ``held_pairs`` for the annotator's next few pairs (each leased to them) and
+answers through ``submit``/``skip``/``undo_answer``; ``next_assignment`` is the single-pair form.
+Nothing here knows about Streamlit. The left/right order an annotator sees is fixed per
 (pair, annotator), so a reload shows the same screen, and it is stored with every answer so the
 recorded choice always refers to the pair's own A/B.
 """
@@ -19,18 +20,10 @@ from typing import Any
 from annotate_app.accounts.auth import Account, require_admin
 from annotate_app.annotation import dispatcher
 from annotate_app.annotation.dispatcher import Dispatcher
+from annotate_app.labels.scale import CHOICE_VALUES, stored_choice
 from annotate_app.store import Store
 
 ASPECTS = ("helpfulness", "harmlessness", "honesty")
-
-# What the annotator presses, in the order shown: their choice about the LEFT (shown "A") response.
-SHOWN_CHOICES = {
-    "a_much": 2,
-    "a": 1,
-    "tie": 0,
-    "b": -1,
-    "b_much": -2,
-}
 
 
 @dataclass
@@ -78,6 +71,13 @@ class Assignment:
     right_text: str
     shown_at: float  # time.time() when it was handed out; latency runs from here
 
+    @classmethod
+    def answering(cls, pair_id: str, left_side: str) -> Assignment:
+        """The pair an answer names, as the page showed it: recording needs no texts."""
+        if left_side not in ("a", "b"):
+            raise ValueError(f"left side must be 'a' or 'b', got {left_side!r}")
+        return cls(pair_id, left_side, [], "", "", time.time())
+
 
 @dataclass(frozen=True)
 class Progress:
@@ -95,11 +95,6 @@ def left_side_for(pair_id: str, annotator: str) -> str:
     """A fair coin per (pair, annotator) that every reload of the page agrees on."""
     digest = hashlib.blake2b(f"{pair_id}\x1f{annotator}".encode(), digest_size=1).digest()
     return "a" if digest[0] % 2 == 0 else "b"
-
-
-def stored_choice(shown: int, left_side: str) -> int:
-    """Map a choice about the shown left/right order back to the pair's own A/B."""
-    return shown if left_side == "a" else -shown
 
 
 def _now() -> dt.datetime:
@@ -141,27 +136,43 @@ def maintain_queue(store: Store) -> None:
     dispatcher.maintain(store)
 
 
+def held_pairs(
+    store: Store,
+    annotator: str,
+    settings: LabelingSettings | None = None,
+    k: int = 1,
+    now: dt.datetime | None = None,
+) -> list[tuple[str, str]]:
+    """The next ``k`` pairs this annotator should see, each leased to them: (pair, left side).
+
+    Pairs they already hold (unexpired leases) come first, in the order they were handed out, so a
+    reload or an undo shows the same pair. The rest is topped up with a gold pair at the project's
+    gold fraction, or else the human queue's next pair in priority order. Fewer than ``k`` (or
+    none) when the queue runs dry.
+    """
+    settings = settings or LabelingSettings.load(store)
+    now = now or _now()
+    d = _dispatcher(store, settings)
+    held = d.held_all(annotator, now)
+    while len(held) < k:
+        new = _lease_new(store, d, annotator, settings, now, ahead=len(held))
+        if new is None:
+            break
+        held.append(new)
+    return held
+
+
 def next_assignment(
     store: Store,
     annotator: str,
     settings: LabelingSettings | None = None,
     now: dt.datetime | None = None,
 ) -> Assignment | None:
-    """The pair this annotator should see now, leased to them; None when their queue is empty.
-
-    A pair they already hold (an unexpired lease) comes back first, so a reload or an undo shows the
-    same pair. Otherwise a gold pair is mixed in at the project's gold fraction, and the rest comes
-    from the human queue in priority order.
-    """
-    settings = settings or LabelingSettings.load(store)
-    now = now or _now()
-    d = _dispatcher(store, settings)
-    held = d.held(annotator, now)
-    if held is None:
-        held = _lease_new(store, d, annotator, settings, now)
-        if held is None:
-            return None
-    pair_id, side = held
+    """The pair this annotator should see now, leased to them; None when their queue is empty."""
+    held = held_pairs(store, annotator, settings, 1, now)
+    if not held:
+        return None
+    pair_id, side = held[0]
     turns, a, b = store.shown_pair(pair_id)
     return Assignment(
         pair_id=pair_id,
@@ -174,9 +185,15 @@ def next_assignment(
 
 
 def _lease_new(
-    store: Store, d: Dispatcher, annotator: str, settings: LabelingSettings, now: dt.datetime
+    store: Store,
+    d: Dispatcher,
+    annotator: str,
+    settings: LabelingSettings,
+    now: dt.datetime,
+    ahead: int = 0,
 ) -> tuple[str, str] | None:
-    """Lease a gold pair (at the gold fraction) or the queue's next pair: (pair, side)."""
+    """Lease a gold pair (at the gold fraction) or the queue's next pair: (pair, side). ``ahead``
+    pairs are already on the annotator's buffer, so the gold coin is drawn for their position."""
     kwargs: dict[str, Any] = dict(
         now=now,
         expires_at=now + dt.timedelta(minutes=settings.lease_minutes),
@@ -185,7 +202,7 @@ def _lease_new(
     )
     if settings.gold_fraction > 0:
         _, done_total = store.label_counts(annotator, now)
-        if _gold_turn(annotator, settings, done_total):
+        if _gold_turn(annotator, settings, done_total + ahead):
             gold = d.lease_next(annotator, gold=True, **kwargs)
             if gold is not None:
                 return gold
@@ -227,17 +244,24 @@ def submit(
     rationale: str | None = None,
     aspects: dict[str, int] | None = None,
     settings: LabelingSettings | None = None,
+    latency_ms: int | None = None,
+    client_id: str | None = None,
 ) -> int:
     """Record the annotator's answer about the shown order; returns the committed event id.
 
-    Raises ``LeaseLost`` (nothing written) when the lease expired and the pair is full without them.
+    ``latency_ms`` is the time on task the page measured from painting the pair; without it, the
+    time since the pair was handed out. ``client_id`` is the page's id for this answer (a second
+    submit under it fails). Raises ``LeaseLost`` (nothing written) when the lease expired and the
+    pair is full without them.
     """
-    if shown_choice is not None and shown_choice not in SHOWN_CHOICES.values():
+    if shown_choice is not None and shown_choice not in CHOICE_VALUES:
         raise ValueError(f"choice must be one of -2..2, got {shown_choice}")
     unknown = set(aspects or {}) - set(ASPECTS)
     if unknown:
         raise ValueError(f"unknown aspects {sorted(unknown)}; use {ASPECTS}")
-    latency_ms = max(0, int((time.time() - assignment.shown_at) * 1000))
+    if latency_ms is None:
+        latency_ms = int((time.time() - assignment.shown_at) * 1000)
+    latency_ms = max(0, int(latency_ms))
     return _answer(
         store,
         annotator,
@@ -255,12 +279,17 @@ def submit(
             rationale=(rationale or "").strip() or None,
             aspects=aspects or None,
             latency_ms=latency_ms,
+            client_id=client_id,
         ),
     )
 
 
 def skip(
-    store: Store, annotator: str, assignment: Assignment, settings: LabelingSettings | None = None
+    store: Store,
+    annotator: str,
+    assignment: Assignment,
+    settings: LabelingSettings | None = None,
+    client_id: str | None = None,
 ) -> int:
     return _answer(
         store,
@@ -268,7 +297,9 @@ def skip(
         assignment,
         settings,
         "skip",
-        lambda: store.add_skip(assignment.pair_id, annotator, left_side=assignment.left_side),
+        lambda: store.add_skip(
+            assignment.pair_id, annotator, left_side=assignment.left_side, client_id=client_id
+        ),
     )
 
 
@@ -289,6 +320,26 @@ def undo(store: Store, annotator: str, settings: LabelingSettings | None = None)
     pair_id = store.undo_last(annotator)
     if pair_id is None:
         return None
+    return _reopen(store, annotator, pair_id, settings)
+
+
+def undo_answer(
+    store: Store,
+    annotator: str,
+    event_id: int,
+    settings: LabelingSettings | None = None,
+    client_id: str | None = None,
+) -> Undone | None:
+    """Take back one particular label or skip of the annotator's (the label page names the answer
+    it takes back, as answers may still be on their way). None when it is not in force."""
+    settings = settings or LabelingSettings.load(store)
+    pair_id = store.undo_event(annotator, event_id, client_id)
+    if pair_id is None:
+        return None
+    return _reopen(store, annotator, pair_id, settings)
+
+
+def _reopen(store: Store, annotator: str, pair_id: str, settings: LabelingSettings) -> Undone:
     side = store.last_left_side(pair_id, annotator) or left_side_for(pair_id, annotator)
     now = _now()
     back = _dispatcher(store, settings).undone(
@@ -314,12 +365,3 @@ def progress(
     today, total = store.label_counts(annotator, midnight)
     left = _dispatcher(store, settings).left(annotator, settings.overlap_k, now)
     return Progress(done_today=today, done_total=total, left=left)
-
-
-def gold_accuracy(store: Store) -> dict[str, tuple[int, float]]:
-    """Per annotator: (gold pairs labeled, share that agree with the gold side)."""
-    frame = store.gold_frame()
-    return {
-        row.annotator: (int(row.gold_labeled), float(row.gold_accuracy))
-        for row in frame.itertuples(index=False)
-    }

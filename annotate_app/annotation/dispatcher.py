@@ -60,7 +60,8 @@ class Dispatcher:
         self._labeled: dict[str, set[str]] = {}  # pair -> annotators whose label is in force
         self._done: dict[str, set[str]] = {}  # annotator -> pairs they labeled or skipped
         self._leases: dict[str, dict[str, _Lease]] = {}  # pair -> annotator -> lease
-        self._holding: dict[str, str] = {}  # annotator -> the pair they were last leased
+        # annotator -> the pairs leased to them, in the order their page shows them
+        self._holding: dict[str, list[str]] = {}
         self._order = _Order()
         self._floor: dict[int, int] = {}  # overlap -> every queue pair before it is full
         self._full_count: dict[int, int] = {}  # overlap -> queue pairs with that many labels
@@ -76,11 +77,10 @@ class Dispatcher:
             self._done.setdefault(annotator, set()).add(pair)
             if kind == "label":
                 self._labeled.setdefault(pair, set()).add(annotator)
-        for pair, annotator, side, expires_at in self.store.lease_rows():
+        rows = sorted(self.store.lease_rows(), key=lambda row: row[3])
+        for pair, annotator, side, expires_at in rows:
             self._leases.setdefault(pair, {})[annotator] = _Lease(side, expires_at)
-            held = self._holding.get(annotator)
-            if held is None or self._leases[held][annotator].expires_at < expires_at:
-                self._holding[annotator] = pair
+            self._holding.setdefault(annotator, []).append(pair)
 
     def _reload_order(self) -> None:
         queue, gold = self.store.queue_order(self.seed)
@@ -111,17 +111,25 @@ class Dispatcher:
         return len(labeled - {annotator}) + len(leased - {annotator})
 
     def held(self, annotator: str, now: dt.datetime) -> tuple[str, str] | None:
-        with self._lock:
-            return self._held(annotator, now)
+        """The first pair this annotator holds a live lease on: (pair, left side)."""
+        held = self.held_all(annotator, now)
+        return held[0] if held else None
 
-    def _held(self, annotator: str, now: dt.datetime) -> tuple[str, str] | None:
-        pair = self._holding.get(annotator)
-        if pair is None or pair in self._done.get(annotator, ()):
-            return None
-        lease = self._leases.get(pair, {}).get(annotator)
-        if lease is None or lease.expires_at <= now:
-            return None
-        return pair, lease.side
+    def held_all(self, annotator: str, now: dt.datetime) -> list[tuple[str, str]]:
+        """Every pair this annotator holds a live lease on and has not answered, in the order
+        their page shows them: (pair, left side)."""
+        with self._lock:
+            return self._held_all(annotator, now)
+
+    def _held_all(self, annotator: str, now: dt.datetime) -> list[tuple[str, str]]:
+        done = self._done.get(annotator, ())
+        live = []
+        for pair in self._holding.get(annotator, []):
+            lease = self._leases.get(pair, {}).get(annotator)
+            if pair not in done and lease is not None and lease.expires_at > now:
+                live.append((pair, lease.side))
+        self._holding[annotator] = [pair for pair, _ in live]
+        return live
 
     def left(self, annotator: str, overlap: int, now: dt.datetime) -> int:
         """Queue pairs this annotator could still get: the queue minus pairs that are full or that
@@ -137,7 +145,9 @@ class Dispatcher:
                 and len(self._labeled.get(p, ())) < overlap
                 and (p in done or self._taken(p, annotator, now) >= overlap)
             }
-            return len(index) - self._full(overlap) - len(closed)
+            # Held gold pairs sit outside the queue; they are on the annotator's screen all the same.
+            gold = sum(1 for pair, _ in self._held_all(annotator, now) if pair not in index)
+            return len(index) - self._full(overlap) - len(closed) + gold
 
     def _full(self, overlap: int) -> int:
         """Queue pairs with ``overlap`` labels or more (caller holds the lock)."""
@@ -180,15 +190,30 @@ class Dispatcher:
         with self._lock:
             done = self._done.get(annotator, set())
             if gold:
-                pair = next((p for p in self._order.gold if p not in done), None)
+                pair = next(
+                    (
+                        p
+                        for p in self._order.gold
+                        if p not in done and not self._holds(annotator, p, now)
+                    ),
+                    None,
+                )
             else:
                 pair = self._first_open(annotator, done, overlap, now)
             if pair is None:
                 return None
             side = side_of(pair)
             self._leases.setdefault(pair, {})[annotator] = _Lease(side, expires_at)
-            self._holding[annotator] = pair
+            self._hold(annotator, pair, first=False)
             return pair, side
+
+    def _holds(self, annotator: str, pair: str, now: dt.datetime) -> bool:
+        lease = self._leases.get(pair, {}).get(annotator)
+        return lease is not None and lease.expires_at > now
+
+    def _hold(self, annotator: str, pair: str, *, first: bool) -> None:
+        held = [p for p in self._holding.get(annotator, []) if p != pair]
+        self._holding[annotator] = [pair, *held] if first else [*held, pair]
 
     def _first_open(self, annotator: str, done: set[str], overlap: int, now) -> str | None:
         queue = self._order.queue
@@ -197,7 +222,11 @@ class Dispatcher:
             start += 1
         self._floor[overlap] = start
         for pair in queue[start:]:
-            if pair not in done and self._taken(pair, annotator, now) < overlap:
+            if (
+                pair not in done
+                and self._taken(pair, annotator, now) < overlap
+                and not self._holds(annotator, pair, now)
+            ):
                 return pair
         return None
 
@@ -265,7 +294,7 @@ class Dispatcher:
             if self._taken(pair, annotator, now) >= overlap:
                 return False
             self._leases.setdefault(pair, {})[annotator] = _Lease(side, expires_at)
-            self._holding[annotator] = pair
+            self._hold(annotator, pair, first=True)
         self._write_behind(pair, annotator, side, expires_at)
         return True
 

@@ -2,6 +2,7 @@
 
 from annotate_app.store.analytics import AnalyticsStore
 from annotate_app.store.assignment import AssignmentStore
+from annotate_app.store.client_answers import ClientAnswerStore
 from annotate_app.store.backup import BackupStore
 from annotate_app.store.content import ContentStore, IngestCounts
 from annotate_app.store.db import ProjectLockedError, StoreError
@@ -26,6 +27,7 @@ class Store(
     RewardStore,
     RoutingStore,
     FlagStore,
+    ClientAnswerStore,
 ):
     """A project: one DuckDB file, opened read-write by exactly one process."""
 

@@ -1,0 +1,231 @@
+"""Answers from the label page's outbox, each recorded exactly once under the page's own id.
+
+The page paints the next pair without waiting for the server, keeps every answer in an outbox, and
+resends the whole outbox until each id is acknowledged: after a lost message, a coalesced rerun, a
+reconnect or a server restart. ``record`` therefore meets the same answer many times. An id seen
+before is acknowledged with the event recorded for it, and nothing is written again.
+
+An acknowledgement is final: ``saved`` (the event id), or ``refused`` (the answer can never be
+recorded, with the reason: the lease ran out and the pair went to another annotator, or the item is
+malformed). A ``failed`` write (the database refused it for now) is not final: the page keeps the
+answer and sends it again.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections import defaultdict
+from dataclasses import dataclass
+from typing import Any, Literal, get_args
+
+from annotate_app.annotation import assignment as queue
+from annotate_app.annotation.assignment import ASPECTS, Assignment, LabelingSettings
+from annotate_app.annotation.dispatcher import LeaseLost
+from annotate_app.store import Store
+from annotate_app.store.flags import FLAG_REASONS
+
+AnswerKind = Literal["label", "skip", "undo", "flag"]
+AckStatus = Literal["saved", "refused", "failed"]
+CLIENT_ID = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
+MAX_RATIONALE = 2000
+MAX_BATCH = 500
+MAX_LATENCY_MS = 24 * 3600 * 1000
+# One annotator's outboxes (two tabs, or a resend racing the first send) are recorded one at a time,
+# so the second sees the first's ids; different annotators never wait for each other.
+_ANNOTATOR_LOCKS: defaultdict[str, threading.Lock] = defaultdict(threading.Lock)
+
+
+class BadAnswer(ValueError):
+    """An outbox item that can never be recorded as sent."""
+
+
+@dataclass(frozen=True)
+class Answer:
+    client_id: str
+    kind: AnswerKind
+    pair_id: str = ""
+    left_side: str = "a"
+    shown_choice: int | None = None  # about the shown left (A) vs right (B)
+    both_bad: bool = False
+    rationale: str | None = None
+    aspects: dict[str, int] | None = None  # aspect -> shown choice in -1..1
+    latency_ms: int | None = None
+    undoes: str | None = None  # for kind 'undo': the client id of the answer taken back
+    reason: str | None = None  # for kind 'flag'
+    note: str | None = None
+
+
+@dataclass(frozen=True)
+class Ack:
+    client_id: str
+    status: AckStatus
+    event: int | None = None
+    message: str | None = None
+    pair_back: str | None = None  # an undo that put its pair back on the annotator's screen
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "cid": self.client_id,
+            "status": self.status,
+            "event": self.event,
+            "message": self.message,
+            "pair_back": self.pair_back,
+        }
+
+
+def _int(item: dict, key: str, low: int, high: int) -> int | None:
+    value = item.get(key)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float) or not low <= value <= high:
+        raise BadAnswer(f"{key} must be a number from {low} to {high}, got {value!r}")
+    return int(value)
+
+
+def _text(item: dict, key: str, limit: int) -> str | None:
+    value = item.get(key)
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise BadAnswer(f"{key} must be text")
+    return value.strip()[:limit] or None
+
+
+def parse(item: Any) -> Answer:
+    """One outbox item as sent by the page; ``BadAnswer`` names the field that is wrong."""
+    if not isinstance(item, dict):
+        raise BadAnswer("an answer must be an object")
+    kind = item.get("kind")
+    if kind not in get_args(AnswerKind):
+        raise BadAnswer(f"kind must be one of {get_args(AnswerKind)}, got {kind!r}")
+    if kind == "undo":
+        undoes = item.get("undoes")
+        if not isinstance(undoes, str) or not CLIENT_ID.match(undoes):
+            raise BadAnswer("an undo must name the id of the answer it takes back")
+        return Answer(item["cid"], "undo", undoes=undoes)
+    pair_id = item.get("pair")
+    if not isinstance(pair_id, str) or not pair_id:
+        raise BadAnswer("pair is missing")
+    side = item.get("side")
+    if side not in ("a", "b"):
+        raise BadAnswer(f"side must be 'a' or 'b', got {side!r}")
+    aspects = item.get("aspects") or {}
+    if not isinstance(aspects, dict) or set(aspects) - set(ASPECTS):
+        raise BadAnswer(f"aspects must be a map over {ASPECTS}")
+    if any(v not in (-1, 0, 1) or isinstance(v, bool) for v in aspects.values()):
+        raise BadAnswer("each aspect must be -1, 0 or 1")
+    if kind == "flag" and item.get("reason") not in FLAG_REASONS:
+        raise BadAnswer(
+            f"a flag's reason must be one of {FLAG_REASONS}, got {item.get('reason')!r}"
+        )
+    choice = _int(item, "choice", -2, 2)
+    both_bad = item.get("both_bad") is True
+    if kind == "label" and choice is None and not both_bad:
+        raise BadAnswer("a label needs a choice or both_bad")
+    return Answer(
+        client_id=item["cid"],
+        kind=kind,
+        pair_id=pair_id,
+        left_side=side,
+        shown_choice=None if both_bad else choice,
+        both_bad=both_bad,
+        rationale=_text(item, "rationale", MAX_RATIONALE),
+        aspects={k: int(v) for k, v in aspects.items()} or None,
+        latency_ms=_int(item, "latency_ms", 0, MAX_LATENCY_MS),
+        reason=_text(item, "reason", 40),
+        note=_text(item, "note", MAX_RATIONALE),
+    )
+
+
+def record(
+    store: Store, annotator: str, items: list[Any], settings: LabelingSettings | None = None
+) -> list[Ack]:
+    """Record every new answer in the outbox, in order; one acknowledgement per item."""
+    settings = settings or LabelingSettings.load(store)
+    with _ANNOTATOR_LOCKS[annotator]:
+        return _record_all(store, annotator, items, settings)
+
+
+def _record_all(
+    store: Store, annotator: str, items: list[Any], settings: LabelingSettings
+) -> list[Ack]:
+    items = [i for i in items[:MAX_BATCH] if isinstance(i, dict)]
+    ids = [i.get("cid") for i in items]
+    valid_ids = [c for c in ids if isinstance(c, str) and CLIENT_ID.match(c)]
+    known = store.events_for_client_ids(valid_ids)
+    wanted_targets = [i.get("undoes") for i in items if isinstance(i.get("undoes"), str)]
+    events = {**known, **store.events_for_client_ids([t for t in wanted_targets if t not in known])}
+    acks = []
+    for item, cid in zip(items, ids, strict=True):
+        if not isinstance(cid, str) or not CLIENT_ID.match(cid):
+            continue  # nothing to acknowledge it by; the page only sends ids it made
+        if cid in known:
+            acks.append(Ack(cid, "saved", known[cid]))
+            continue
+        ack = _record_one(store, annotator, item, settings, events)
+        if ack.event is not None:
+            known[cid] = events[cid] = ack.event
+        acks.append(ack)
+    return acks
+
+
+def _record_one(
+    store: Store,
+    annotator: str,
+    item: dict,
+    settings: LabelingSettings,
+    events: dict[str, int],
+) -> Ack:
+    cid = item["cid"]
+    try:
+        answer = parse(item)
+        return _write(store, annotator, answer, settings, events)
+    except (BadAnswer, LeaseLost) as exc:
+        return Ack(cid, "refused", message=str(exc))
+    except Exception as exc:  # noqa: BLE001 - the page keeps the answer and sends it again
+        # Another tab of the same annotator may have recorded this id a moment ago.
+        again = store.events_for_client_ids([cid])
+        if cid in again:
+            return Ack(cid, "saved", again[cid])
+        return Ack(cid, "failed", message=f"not saved yet: {exc}")
+
+
+def _write(
+    store: Store,
+    annotator: str,
+    answer: Answer,
+    settings: LabelingSettings,
+    events: dict[str, int],
+) -> Ack:
+    cid = answer.client_id
+    if answer.kind == "undo":
+        target = events.get(answer.undoes or "")
+        if target is None:
+            raise BadAnswer("the answer to take back was never recorded")
+        undone = queue.undo_answer(store, annotator, target, settings, client_id=cid)
+        if undone is None:
+            raise BadAnswer("that answer was taken back already")
+        return Ack(cid, "saved", pair_back=undone.pair_id if undone.back else None)
+    shown = Assignment.answering(answer.pair_id, answer.left_side)
+    if answer.kind == "label":
+        aspects = {
+            k: queue.stored_choice(v, shown.left_side) for k, v in (answer.aspects or {}).items()
+        }
+        event = queue.submit(
+            store,
+            annotator,
+            shown,
+            shown_choice=answer.shown_choice,
+            both_bad=answer.both_bad,
+            rationale=answer.rationale,
+            aspects=aspects or None,
+            settings=settings,
+            latency_ms=answer.latency_ms,
+            client_id=cid,
+        )
+        return Ack(cid, "saved", event)
+    if answer.kind == "flag":
+        store.flag_pair(answer.pair_id, annotator, answer.reason or "", answer.note)
+    event = queue.skip(store, annotator, shown, settings, client_id=cid)
+    return Ack(cid, "saved", event)

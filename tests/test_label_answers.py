@@ -1,0 +1,154 @@
+"""The label page's server side without a browser: a buffer of K leased pairs, and answers from the
+page's outbox recorded exactly once however often they are resent."""
+
+from __future__ import annotations
+
+import json
+import threading
+from pathlib import Path
+
+import pytest
+
+from annotate_app.annotation import answers
+from annotate_app.annotation import assignment as queue
+from annotate_app.annotation.assignment import LabelingSettings, stored_choice
+from annotate_app.ingest import import_file
+from annotate_app.store import Store
+
+N_PAIRS = 12
+
+
+@pytest.fixture
+def project(store: Store, tmp_path: Path) -> Store:
+    rows = [
+        {"prompt": f"open {i}", "response_a": f"left {i}", "response_b": f"right {i}"}
+        for i in range(N_PAIRS)
+    ]
+    data = tmp_path / "open.jsonl"
+    data.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    import_file(store, data)
+    for name in ("alice", "bob"):
+        store.upsert_annotator(name)
+    return store
+
+
+def _label(cid: str, pair: str, side: str, choice: int | None = 1, **kw) -> dict:
+    return {"cid": cid, "kind": "label", "pair": pair, "side": side, "choice": choice, **kw}
+
+
+def _human_labels(store: Store) -> int:
+    return len(store.current_labels("human"))
+
+
+def test_buffer_holds_k_distinct_leased_pairs_and_tops_up(project: Store) -> None:
+    s = LabelingSettings()
+    mine = queue.held_pairs(project, "alice", s, k=4)
+    assert len({p for p, _ in mine}) == 4
+    assert queue.held_pairs(project, "alice", s, k=4) == mine, "the same buffer on every call"
+    theirs = queue.held_pairs(project, "bob", s, k=4)
+    assert not {p for p, _ in mine} & {p for p, _ in theirs}, "overlap 1: leases are exclusive"
+    pair, side = mine[0]
+    acks = answers.record(project, "alice", [_label("c-0000001", pair, side)], s)
+    assert acks[0].status == "saved"
+    after = queue.held_pairs(project, "alice", s, k=4)
+    assert [p for p, _ in after[:3]] == [p for p, _ in mine[1:]], "order kept, answered one gone"
+    assert len(after) == 4 and after[3][0] not in {p for p, _ in mine}
+    left = queue.progress(project, "alice", s).left
+    assert left == N_PAIRS - 1 - 4, "everything not answered and not leased to bob"
+
+
+def test_resent_outbox_records_each_answer_once(project: Store) -> None:
+    s = LabelingSettings()
+    (p1, s1), (p2, s2) = queue.held_pairs(project, "alice", s, k=2)
+    outbox = [
+        _label("cid-one-1", p1, s1, 2, rationale="clear", latency_ms=1234),
+        {"cid": "cid-two-2", "kind": "skip", "pair": p2, "side": s2},
+    ]
+    first = answers.record(project, "alice", outbox, s)
+    assert [a.status for a in first] == ["saved", "saved"]
+    for _ in range(3):  # coalesced reruns, reconnects, a restarted server: the same outbox again
+        again = answers.record(project, "alice", outbox, s)
+        assert [(a.status, a.event) for a in again] == [(a.status, a.event) for a in first]
+    events = project.label_events("alice")
+    assert list(events["kind"]) == ["label", "skip"]
+    row = events.iloc[0]
+    assert row["choice"] == stored_choice(2, s1) and row["left_side"] == s1
+    assert row["rationale"] == "clear" and row["latency_ms"] == 1234
+
+
+def test_the_same_answer_from_two_threads_is_recorded_once(project: Store) -> None:
+    s = LabelingSettings()
+    (pair, side), *_ = queue.held_pairs(project, "alice", s, k=1)
+    item = [_label("cid-race-1", pair, side)]
+    acks: list = []
+    threads = [
+        threading.Thread(target=lambda: acks.extend(answers.record(project, "alice", item, s)))
+        for _ in range(4)
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert [a.status for a in acks] == ["saved"] * 4
+    assert len({a.event for a in acks}) == 1 and _human_labels(project) == 1
+
+
+def test_undo_by_client_id_reopens_the_pair_first(project: Store) -> None:
+    s = LabelingSettings()
+    buffer = queue.held_pairs(project, "alice", s, k=3)
+    (p1, s1), (p2, s2) = buffer[:2]
+    answers.record(
+        project, "alice", [_label("cid-a-0001", p1, s1), _label("cid-b-0002", p2, s2)], s
+    )
+    undo = {"cid": "cid-u-0003", "kind": "undo", "undoes": "cid-a-0001"}
+    ack = answers.record(project, "alice", [undo], s)[0]
+    assert ack.status == "saved" and ack.pair_back == p1
+    assert answers.record(project, "alice", [undo], s)[0].status == "saved", "resent undo: no-op"
+    assert queue.held_pairs(project, "alice", s, k=3)[0] == (p1, s1), "the undone pair is next"
+    kinds = list(project.label_events("alice")["kind"])
+    assert kinds == ["label", "label", "undo"]
+    assert _human_labels(project) == 1
+
+
+def test_flag_records_the_flag_and_moves_on(project: Store) -> None:
+    s = LabelingSettings()
+    (pair, side), *_ = queue.held_pairs(project, "alice", s, k=2)
+    item = {"cid": "cid-flag-01", "kind": "flag", "pair": pair, "side": side, "reason": "unsafe"}
+    item["note"] = "  contains a slur "
+    assert answers.record(project, "alice", [item, item], s)[0].status == "saved"
+    flags = project.open_flags()
+    assert list(flags["reason"]) == ["unsafe"] and flags["note"][0] == "contains a slur"
+    assert list(project.label_events("alice")["kind"]) == ["skip"]
+    assert pair not in {p for p, _ in queue.held_pairs(project, "alice", s, k=2)}
+
+
+@pytest.mark.parametrize(
+    ("item", "field"),
+    [
+        ({"kind": "label", "pair": "p", "side": "a", "choice": 3}, "choice"),
+        ({"kind": "label", "pair": "p", "side": "left", "choice": 1}, "side"),
+        ({"kind": "label", "pair": "p", "side": "a"}, "choice or both_bad"),
+        ({"kind": "vote", "pair": "p", "side": "a"}, "kind"),
+        ({"kind": "flag", "pair": "p", "side": "a", "reason": "boring"}, "reason"),
+        ({"kind": "label", "pair": "p", "side": "a", "choice": 1, "aspects": {"x": 1}}, "aspects"),
+        ({"kind": "undo", "undoes": "cid-never-sent"}, "never recorded"),
+    ],
+)
+def test_malformed_answers_are_refused_with_the_field(
+    project: Store, item: dict, field: str
+) -> None:
+    ack = answers.record(project, "alice", [{"cid": "cid-bad-0001", **item}])[0]
+    assert ack.status == "refused" and field in ack.message
+    assert project.label_events("alice").empty
+
+
+def test_expired_lease_taken_by_another_is_refused_not_retried(project: Store) -> None:
+    import datetime as dt
+
+    s = LabelingSettings(lease_minutes=1)
+    long_ago = dt.datetime.now() - dt.timedelta(minutes=5)
+    (pair, side), *_ = queue.held_pairs(project, "alice", s, k=1, now=long_ago)
+    assert queue.held_pairs(project, "bob", s, k=1)[0][0] == pair, "the lapsed lease is free again"
+    ack = answers.record(project, "alice", [_label("cid-late-01", pair, side)], s)[0]
+    assert ack.status == "refused" and "another annotator" in ack.message
+    assert _human_labels(project) == 0
