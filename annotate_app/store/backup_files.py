@@ -17,7 +17,7 @@ from pathlib import Path
 
 from annotate_app.config import ProjectPaths
 from annotate_app.store import ProjectLockedError, Store, StoreError
-from annotate_app.store.db import applied_migrations, connect
+from annotate_app.store.backup import verify_project_file
 
 
 @dataclass(frozen=True)
@@ -90,28 +90,34 @@ def serve_requests(store: Store) -> int:
 
 
 def restore(paths: ProjectPaths, source: Path) -> Path:
-    """Replace the project with a backup; the old file is kept beside it. Needs the app stopped."""
+    """Replace the project with a backup; the old file is kept beside it. Needs the app stopped.
+
+    The backup is read end to end first (``verify_project_file``); a damaged one is refused and the
+    project is not touched.
+    """
     source = Path(source).resolve()
     if not source.is_file():
         raise StoreError(f"no backup file at {source}")
-    try:
-        con = connect(source, read_only=True)
-    except StoreError as exc:
-        raise StoreError(f"{source} is not a readable project backup: {exc}") from None
-    try:
-        if not applied_migrations(con):
-            raise StoreError(f"{source} is not an annotate project (no schema_version table)")
-    finally:
-        con.close()
+    if source.with_name(source.name + ".wal").exists():
+        raise StoreError(
+            f"{source} has a WAL beside it ({source.name}.wal): it is a project that was not "
+            "closed, not a backup; open and close it once (or back it up) and restore that"
+        )
+    verify_project_file(source)
     Store(paths).close()  # fails with the lock message while the app runs
+    staged = paths.db.with_name(f".{paths.db.name}.restoring")
+    shutil.copyfile(source, staged)
+    try:
+        verify_project_file(staged)
+    except StoreError:
+        staged.unlink(missing_ok=True)
+        raise
     kept = paths.db.with_name(f"{paths.db.name}.before-restore-{time.strftime('%Y%m%d-%H%M%S')}")
     if paths.db.exists():
         shutil.move(paths.db, kept)
     wal = paths.db.with_name(paths.db.name + ".wal")
     if wal.exists():  # a WAL belongs to the file it was written for
         shutil.move(wal, kept.with_name(kept.name + ".wal"))
-    staged = paths.db.with_name(f".{paths.db.name}.restoring")
-    shutil.copyfile(source, staged)
     os.replace(staged, paths.db)
     Store(paths).close()  # brings an older backup's schema up to date
     return kept
