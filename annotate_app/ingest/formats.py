@@ -4,6 +4,7 @@
 - ``chosen-rejected``: prompt, chosen, rejected (+ model_chosen, model_rejected), as TRL/DPO sets
 - ``hh``: chosen and rejected whole ``\\n\\nHuman: ... \\n\\nAssistant: ...`` dialogues
 - ``multi-response``: one row per (prompt, response, model); pairs are built per prompt later
+- ``verdicts``: a judge's recorded verdicts on pairs (read and imported by ``ingest/verdicts.py``)
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from typing import Any
 from annotate_app.ingest.errors import RowError
 from annotate_app.ingest.hh import HHParseError, split_hh_pair
 
-FORMATS = ("pairs", "chosen-rejected", "hh", "multi-response")
+FORMATS = ("pairs", "chosen-rejected", "hh", "multi-response", "verdicts")
 ROLES = ("system", "user", "assistant")
 _PROMPT_KEYS = ("prompt", "instruction")
 _RESPONSE_KEYS = ("response", "output")
@@ -48,6 +49,8 @@ class _Invalid(Exception):
 
 def detect_format(row: dict) -> str | None:
     keys = set(row)
+    if "judge" in keys and keys & {"winner", "p_a"}:
+        return "verdicts"  # a judge's recorded verdicts (ingest/verdicts.py)
     if {"response_a", "response_b"} <= keys:
         return "pairs"
     if {"chosen", "rejected"} <= keys:
@@ -138,6 +141,10 @@ def _extras(row: dict, used: set[str]) -> dict[str, Any]:
 
 
 def _parse(row: dict, fmt: str) -> ParsedRow:
+    if fmt == "verdicts":
+        from annotate_app.ingest.verdicts import verdict_content
+
+        return verdict_content(row)
     category = _optional_text(row, "category", "dataset")
     if fmt == "pairs":
         a, b = _text(row, "response_a"), _text(row, "response_b")

@@ -196,6 +196,10 @@ def import_file(
     file_type, fmt, n_rows, collector, errors = parse_file(path, options)
     if errors and not options.skip_invalid:
         raise IngestError(errors)
+    if fmt == "verdicts":  # a judge's labels as well as pairs: an import of its own, all or nothing
+        from annotate_app.ingest.verdicts import import_verdicts
+
+        return import_verdicts(store, path)
     stored = store.response_ids_by_prompt(list(collector.pending)) if collector.pending else {}
     counts = store.ingest_frames(*collector.finish(stored))
     return ImportReport(path.name, file_type, fmt, n_rows, counts.as_dict(), errors)

@@ -121,7 +121,7 @@ def parse_verdict(row: dict, file: str, line: int) -> RecordedVerdict | RowError
 def read_verdicts(path: str | Path, limits=None) -> list[RecordedVerdict]:
     """Every row of a verdicts file, or IngestError with every bad row located."""
     path = Path(path)
-    _, rows = read_rows(path, limits)
+    _, rows = read_rows(path) if limits is None else read_rows(path, limits)
     out: list[RecordedVerdict] = []
     errors: list[RowError] = []
     for item in rows:
