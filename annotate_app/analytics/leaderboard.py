@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 from scipy.special import expit
 
+from annotate_app.labels.sources import HUMAN_SOURCES, PEOPLE
 from annotate_app.store import Store
 from annotate_app.store.analytics import LabelFilter
 from annotate_app.store.labels import SOURCES
@@ -83,8 +84,12 @@ class Leaderboard:
 def source_list(source: str) -> tuple[str, ...]:
     if source == "all":
         return SOURCES
+    if source == PEOPLE:  # every person's labels: annotators, imported gold, adjudications
+        return HUMAN_SOURCES
     if source not in SOURCES:
-        raise ValueError(f"unknown label source {source!r}; use one of {', '.join(SOURCES)} or all")
+        raise ValueError(
+            f"unknown label source {source!r}; use one of {', '.join(SOURCES)}, {PEOPLE} or all"
+        )
     return (source,)
 
 

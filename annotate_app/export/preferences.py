@@ -9,8 +9,9 @@ every option. Options change which rows come out, never the columns:
 - ``min_agreement`` / ``min_confidence`` drop disputed or unsure pairs;
 - ``test_fraction`` + ``seed`` hold out whole prompts as a test split, so no prompt sits in both.
 
-Ties, both-bad pairs, pairs only ever skipped and pairs with an empty response are left out, and
-the report says how many of each. The vote margin is exported as ``vote_margin``: TRL's
+Ties, both-bad pairs, pairs only ever skipped, pairs with an open flag and pairs with an empty
+response are left out, and the report says how many of each. An adjudicated label settles its pair
+(``labels.adjudication``). The vote margin is exported as ``vote_margin``: TRL's
 RewardTrainer reads a column named ``margin`` as a reward margin, which ours is not.
 """
 
@@ -37,6 +38,7 @@ from annotate_app.export.files import (
 from annotate_app.export.hf_folder import write_hf_folder
 from annotate_app.export.options import EXPORT_FORMATS, SUFFIXES, ExportOptions, ExportReport
 from annotate_app.ingest.formats import is_blank
+from annotate_app.labels.adjudication import final_votes
 from annotate_app.labels.consensus import pair_consensus
 from annotate_app.store import Store
 
@@ -86,8 +88,11 @@ def preference_rows(store: Store, options: ExportOptions | None = None) -> Prefe
     options = options or ExportOptions()
     options.check()
     sources = list(source_list(options.source))
-    decided = pair_consensus(store.label_votes(sources), options.aggregate)
+    votes = final_votes(store.label_votes(sources))
+    flagged = votes["pair_id"].isin(store.flagged_pair_ids())  # open flags wait for review
+    decided = pair_consensus(votes[~flagged], options.aggregate)
     dropped = {
+        "flagged": int(votes.loc[flagged, "pair_id"].nunique()),
         "ties": int((decided["outcome"] == "tie").sum()),
         "both-bad": int((decided["outcome"] == "both_bad").sum()),
         "skipped-only": store.skipped_only_pairs(sources),

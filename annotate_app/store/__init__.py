@@ -2,8 +2,8 @@
 
 from annotate_app.store.analytics import AnalyticsStore
 from annotate_app.store.assignment import AssignmentStore
-from annotate_app.store.client_answers import ClientAnswerStore
 from annotate_app.store.backup import BackupStore
+from annotate_app.store.client_answers import ClientAnswerStore
 from annotate_app.store.content import ContentStore, IngestCounts
 from annotate_app.store.db import ProjectLockedError, StoreError
 from annotate_app.store.flags import FlagStore
@@ -11,6 +11,7 @@ from annotate_app.store.jobs import JobStore
 from annotate_app.store.judge import JudgeStore
 from annotate_app.store.labels import LabelStore
 from annotate_app.store.project import ProjectStore
+from annotate_app.store.review import ReviewStore
 from annotate_app.store.reward import RewardStore
 from annotate_app.store.routing import RoutingStore
 
@@ -27,6 +28,7 @@ class Store(
     RewardStore,
     RoutingStore,
     FlagStore,
+    ReviewStore,
     ClientAnswerStore,
 ):
     """A project: one DuckDB file, opened read-write by exactly one process."""
