@@ -1,4 +1,10 @@
-"""Reward-model export: a model version's Hugging Face folder, copied out or zipped."""
+"""Reward-model export: a model version as a Hugging Face folder, written out or zipped.
+
+Every version trained by the app leaves as a folder that
+``AutoModelForSequenceClassification.from_pretrained`` opens offline (``reward.hf_folder``): head
+mode with ``trust_remote_code=True``, finetune mode as a standard model. The folder is written under
+a temporary name beside ``dest`` and renamed when complete, so a failed export leaves nothing.
+"""
 
 from __future__ import annotations
 
@@ -6,12 +12,18 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from annotate_app.export.files import zip_folder
+from annotate_app.export.files import write_folder_atomic, zip_folder
+from annotate_app.reward.config import TRAIN_CONFIG_FILE
+from annotate_app.reward.hf_folder import write_model_folder
 from annotate_app.store import Store
 
 
 def export_model(store: Store, version: str, dest: str | Path) -> Path:
-    """Copy a reward-model version's Hugging Face folder to ``dest`` (which must not exist yet)."""
+    """Write a reward-model version's Hugging Face folder to ``dest`` (new or an empty folder).
+
+    A folder that no train job wrote (it lacks train_config.json, e.g. one registered by hand) is
+    copied as it is.
+    """
     row = store.model_version(version)
     if row is None:
         raise ValueError(f"no model version {version!r}; see the Reward page or model_versions")
@@ -19,9 +31,14 @@ def export_model(store: Store, version: str, dest: str | Path) -> Path:
     if not source.is_dir():
         raise FileNotFoundError(f"model version {row['id']} points to {source}, which is missing")
     dest = Path(dest)
-    if dest.exists():
-        raise FileExistsError(f"{dest} already exists; choose a new folder")
-    shutil.copytree(source, dest)
+
+    def write(tmp: Path) -> None:
+        if (source / TRAIN_CONFIG_FILE).exists():
+            write_model_folder(source, tmp)
+        else:
+            shutil.copytree(source, tmp, dirs_exist_ok=True)
+
+    write_folder_atomic(dest, write)
     return dest
 
 

@@ -3,7 +3,9 @@ without loading model code; the worker turns them back into objects with ``train
 
 from __future__ import annotations
 
+import json
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import Any
 
 from annotate_app.reward.encoder import DEFAULT_ENCODER, EncoderConfig, default_encoder_path
@@ -84,3 +86,20 @@ def train_config(data: dict[str, Any]) -> TrainConfig:
 
 def as_params(config: TrainConfig) -> dict[str, Any]:
     return asdict(config)
+
+
+TRAIN_CONFIG_FILE = "train_config.json"  # beside every model version's weights
+
+
+def write_version_config(folder: Path, config: TrainConfig) -> None:
+    (folder / TRAIN_CONFIG_FILE).write_text(
+        json.dumps(as_params(config), indent=2), encoding="utf-8"
+    )
+
+
+def read_version_config(folder: Path) -> TrainConfig:
+    """How the model version in ``folder`` was trained."""
+    path = folder / TRAIN_CONFIG_FILE
+    if not path.exists():
+        raise FileNotFoundError(f"{path} is missing: {folder} was not written by a train job")
+    return train_config(json.loads(path.read_text(encoding="utf-8")))

@@ -67,6 +67,16 @@ def resolve_device(device: str) -> str:
     return device
 
 
+def resolve_pooling(pooling: str, model_config) -> str:
+    """ "auto" pools a decoder's last token and averages an encoder's tokens."""
+    if pooling != "auto":
+        return pooling
+    is_decoder = bool(getattr(model_config, "is_decoder", False)) or any(
+        a.endswith("ForCausalLM") for a in (model_config.architectures or [])
+    )
+    return "last" if is_decoder else "mean"
+
+
 class Encoder:
     def __init__(self, config: EncoderConfig | None = None) -> None:
         import torch
@@ -78,12 +88,7 @@ class Encoder:
         path = self.config.resolved_path()
         self.device = resolve_device(self.config.device)
         model_config = AutoConfig.from_pretrained(path)
-        is_decoder = bool(getattr(model_config, "is_decoder", False)) or any(
-            a.endswith("ForCausalLM") for a in (model_config.architectures or [])
-        )
-        self.pooling = self.config.pooling
-        if self.pooling == "auto":
-            self.pooling = "last" if is_decoder else "mean"
+        self.pooling = resolve_pooling(self.config.pooling, model_config)
         # Left truncation keeps the response; left padding puts a decoder's last token at -1.
         self.tokenizer = AutoTokenizer.from_pretrained(
             path,
@@ -99,6 +104,8 @@ class Encoder:
     def embed(self, texts: list[str], on_batch=None) -> np.ndarray:
         """Vectors in input order; batches are formed over length-sorted texts to cut padding."""
         import torch
+
+        from annotate_app.reward.ensemble_math import pool
 
         out = np.zeros((len(texts), self.dim), dtype=np.float32)
         if not texts:
@@ -116,19 +123,11 @@ class Encoder:
                     return_tensors="pt",
                 ).to(self.device)
                 hidden = self.model(**batch).last_hidden_state
-                vectors = self._pool(hidden, batch["attention_mask"])
-                if self.config.normalize:
-                    vectors = torch.nn.functional.normalize(vectors, dim=-1)
+                vectors = pool(hidden, batch["attention_mask"], self.pooling, self.config.normalize)
                 out[idx] = vectors.float().cpu().numpy()
                 if on_batch is not None:
                     on_batch(min(start + bs, len(texts)), len(texts))
         return out
-
-    def _pool(self, hidden, mask):
-        if self.pooling == "last":
-            return hidden[:, -1]
-        weights = mask.unsqueeze(-1).to(hidden.dtype)
-        return (hidden * weights).sum(1) / weights.sum(1).clamp(min=1e-9)
 
 
 def cached_vectors(frame) -> dict[str, np.ndarray]:

@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from annotate_app.reward.chat_format import prepare_tokenizer
 from annotate_app.reward.config import FinetuneConfig
 from annotate_app.reward.encoder import DEFAULT_ENCODER, resolve_device
 from annotate_app.reward.loss import bt_loss
@@ -61,6 +62,9 @@ def finetune(
     )
     set_seed(config.seed)
     tokenizer, model = _load(config.base_path(), device)
+    # the saved folder carries the training text format (chat template) and an eos token; an
+    # encoder whose tokenizer cannot express the format stops here, before any training
+    prepare_tokenizer(tokenizer, config.max_length)
     n = len(target)
     if n == 0:
         raise ValueError("no labeled pairs to fine-tune on")

@@ -19,6 +19,7 @@ import numpy as np
 import torch
 
 from annotate_app.reward.config import HeadConfig
+from annotate_app.reward.ensemble_math import member_rewards
 from annotate_app.reward.loss import bt_loss
 
 
@@ -54,13 +55,7 @@ class BTEnsemble:
 
     def _rewards(self, x: torch.Tensor) -> torch.Tensor:
         """[N, d] -> [K, N]."""
-        k, d, h = self.w1.shape
-        z = (x - self.mean) / self.std
-        # one [N, d] x [d, K*h] product instead of K batched ones over a broadcast copy of z
-        hidden = torch.relu(
-            (z @ self.w1.permute(1, 0, 2).reshape(d, k * h)).view(-1, k, h) + self.b1.view(1, k, h)
-        )
-        return (hidden * self.w2.unsqueeze(0)).sum(-1).T
+        return member_rewards(x, self.mean, self.std, self.w1, self.b1, self.w2)
 
     def fit(self, *args, **kwargs) -> BTEnsemble:
         """Train every member at once (see ``_fit``)."""

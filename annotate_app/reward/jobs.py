@@ -24,7 +24,13 @@ import pandas as pd
 from annotate_app.active.acquisition import STRATEGIES
 from annotate_app.active.select import ActiveConfig
 from annotate_app.jobs import JobContext, JobKind, JobRunner, register_kind
-from annotate_app.reward.config import TrainConfig, as_params, train_config
+from annotate_app.reward.config import (
+    TrainConfig,
+    as_params,
+    read_version_config,
+    train_config,
+    write_version_config,
+)
 from annotate_app.reward.encoder import EncoderConfig, response_text, text_key
 
 TRAIN, SELECT = "train", "select"
@@ -75,7 +81,8 @@ def start_training(
     busy = store.active_job(TRAIN)
     if busy:
         raise TrainingBusy(
-            f"training job {busy} is still running; new labels count toward the next"
+            f"training job {busy} is still running; new labels count toward the next "
+            f"(see 'annotate jobs list'; stop it with 'annotate jobs cancel {busy}')"
         )
     labels = store.training_labels(list(config.sources))
     if labels.empty:
@@ -105,8 +112,7 @@ def start_selection(store, runner: JobRunner, active: ActiveConfig) -> str:
     model = store.active_model()
     if model is None:
         raise ValueError("no trained model yet; run 'annotate train' first")
-    spec = json.loads((Path(model["path"]) / "train_config.json").read_text(encoding="utf-8"))
-    config = train_config(spec)
+    config = read_version_config(Path(model["path"]))
     open_ids = store.open_pair_ids()
     labels = store.training_labels(list(config.sources))
     pairs = _pair_snapshot(store, sorted(set(labels["pair_id"]) | set(open_ids)))
@@ -231,49 +237,56 @@ def work_train(ctx: JobContext) -> dict[str, Any]:
     folder = Path(ctx.params["models_dir"]) / version
     staging = folder.with_name(f".{version}.partial")
     shutil.rmtree(staging, ignore_errors=True)
-    if config.mode == "head":
-        model = fit_head(
-            fa[lab_rows[train]], fb[lab_rows[train]], target[train], strength[train], config.head
-        )
-        model.save(staging)
-
-        def member_probs(rows: np.ndarray) -> np.ndarray:
-            return model.member_probs(fa[rows], fb[rows])
-    elif config.mode == "finetune":
-        from annotate_app.reward.finetune import finetune, score_texts
-
-        tr = lab_rows[train]
-        finetune(
-            pairs["text_a"].iloc[tr].tolist(),
-            pairs["text_b"].iloc[tr].tolist(),
-            target[train],
-            strength[train],
-            config.finetune,
-            staging,
-            on_step=lambda s, n: ctx.progress(0.62 + 0.2 * s / n, f"fine-tune step {s}/{n}"),
-        )
-
-        def member_probs(rows: np.ndarray) -> np.ndarray:
-            texts = [*pairs["text_a"].iloc[rows], *pairs["text_b"].iloc[rows]]
-            r = score_texts(
-                staging, texts, config.finetune.device, max_length=config.finetune.max_length
+    # a failure leaves no half-written folder; the active version stays as it was
+    try:
+        if config.mode == "head":
+            model = fit_head(
+                fa[lab_rows[train]],
+                fb[lab_rows[train]],
+                target[train],
+                strength[train],
+                config.head,
             )
-            return 1.0 / (1.0 + np.exp(-(r[: len(rows)] - r[len(rows) :])))[None, :]
-    else:
-        raise ValueError(f"unknown training mode {config.mode!r}; use 'head' or 'finetune'")
-    train_seconds = time.perf_counter() - start
-    (staging / "train_config.json").write_text(
-        json.dumps(as_params(config), indent=2), encoding="utf-8"
-    )
-    metrics: dict[str, Any] = {"n_train": int(train.sum()), "n_heldout": int(held.sum())}
-    if held.any():
-        ctx.progress(0.85, "evaluating on held-out labels")
-        metrics.update(evaluate(member_probs(lab_rows[held]).mean(0), target[held]))
-    ctx.progress(0.88, "scoring open pairs")
-    result = _score_and_select(ctx, active, pairs, row, ctx_feats, lab_rows, member_probs)
-    if folder.exists():
-        shutil.rmtree(folder)
-    os.replace(staging, folder)
+            model.save(staging)
+
+            def member_probs(rows: np.ndarray) -> np.ndarray:
+                return model.member_probs(fa[rows], fb[rows])
+        elif config.mode == "finetune":
+            from annotate_app.reward.finetune import finetune, score_texts
+
+            tr = lab_rows[train]
+            finetune(
+                pairs["text_a"].iloc[tr].tolist(),
+                pairs["text_b"].iloc[tr].tolist(),
+                target[train],
+                strength[train],
+                config.finetune,
+                staging,
+                on_step=lambda s, n: ctx.progress(0.62 + 0.2 * s / n, f"fine-tune step {s}/{n}"),
+            )
+
+            def member_probs(rows: np.ndarray) -> np.ndarray:
+                texts = [*pairs["text_a"].iloc[rows], *pairs["text_b"].iloc[rows]]
+                r = score_texts(
+                    staging, texts, config.finetune.device, max_length=config.finetune.max_length
+                )
+                return 1.0 / (1.0 + np.exp(-(r[: len(rows)] - r[len(rows) :])))[None, :]
+        else:
+            raise ValueError(f"unknown training mode {config.mode!r}; use 'head' or 'finetune'")
+        train_seconds = time.perf_counter() - start
+        write_version_config(staging, config)
+        metrics: dict[str, Any] = {"n_train": int(train.sum()), "n_heldout": int(held.sum())}
+        if held.any():
+            ctx.progress(0.85, "evaluating on held-out labels")
+            metrics.update(evaluate(member_probs(lab_rows[held]).mean(0), target[held]))
+        ctx.progress(0.88, "scoring open pairs")
+        result = _score_and_select(ctx, active, pairs, row, ctx_feats, lab_rows, member_probs)
+        if folder.exists():
+            shutil.rmtree(folder)
+        os.replace(staging, folder)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
     ctx.write_output(OUT_SCORES, result["scores"])
     ctx.write_output(OUT_PRIORITIES, result["priorities"])
     meta = {
@@ -299,7 +312,7 @@ def work_select(ctx: JobContext) -> dict[str, Any]:
     from annotate_app.reward.head import BTEnsemble
 
     folder = Path(ctx.params["model_path"])
-    config = train_config(json.loads((folder / "train_config.json").read_text(encoding="utf-8")))
+    config = read_version_config(folder)
     active = ActiveConfig(**ctx.params["active"])
     pairs = ctx.input("pairs")
     labels = ctx.input("labels")
