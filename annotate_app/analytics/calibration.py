@@ -173,12 +173,16 @@ class CalibrationMap:
 
 
 def fit_calibration(p_a: np.ndarray, y: np.ndarray, method: str = "isotonic") -> CalibrationMap:
+    """Fit p_a -> P(people prefer A). A/B is the sorted order of two ids and says nothing, so every
+    pair is fitted in both orientations (p, y) and (1 - p, 1 - y): the map is symmetric, and a
+    verdict for B is trusted as far as an equally sure verdict for A."""
     if method not in METHODS:
         raise ValueError(f"calibration method must be one of {METHODS}, not {method!r}")
     p = np.clip(np.asarray(p_a, dtype=float), EPS, 1 - EPS)
     y = np.asarray(y, dtype=int)
     if len(set(y.tolist())) < 2:
         raise ValueError("calibration needs human labels for both sides (A and B wins)")
+    p, y = np.concatenate([p, 1 - p]), np.concatenate([y, 1 - y])
     if method == "isotonic":
         from sklearn.isotonic import IsotonicRegression  # slow to import: only on use
 

@@ -134,6 +134,11 @@ def collect(store: Store, job_dir: Path, final: bool) -> None:
             continue
         store.add_judge_verdicts(pd.read_parquet(path))
         marker.touch()
+    if final:
+        # new verdicts on human-labeled pairs: the calibration routing reads gets a new version
+        from annotate_app.analytics.calibration import refresh_calibrations
+
+        refresh_calibrations(store, any_new=True)
 
 
 register_kind(

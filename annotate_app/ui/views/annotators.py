@@ -6,16 +6,16 @@ from __future__ import annotations
 import streamlit as st
 
 from annotate_app.accounts import auth
-from annotate_app.annotation.assignment import gold_accuracy
+from annotate_app.analytics.agreement import gold_accuracy
 from annotate_app.ui import common
 
 who = common.require_admin()
 store = common.store()
 st.title("Annotators")
 frame = store.annotators_frame()
-gold = gold_accuracy(store)
-frame["gold_labeled"] = [gold.get(n, (0, None))[0] for n in frame["name"]]
-frame["gold_accuracy"] = [gold.get(n, (0, None))[1] for n in frame["name"]]
+gold = gold_accuracy(store.overlap_votes()).set_index("annotator")
+frame["gold_labeled"] = [int(gold["n_gold"].get(n, 0)) for n in frame["name"]]
+frame["gold_accuracy"] = [gold["accuracy"].get(n) for n in frame["name"]]
 st.dataframe(
     frame,
     hide_index=True,

@@ -11,15 +11,15 @@ from datetime import date
 import streamlit as st
 
 from annotate_app.analytics import figures
-from annotate_app.labels.consensus import AGGREGATIONS
 from annotate_app.analytics.dashboard import headline, load_dashboard
 from annotate_app.export.audit import AUDIT_FORMATS, audit_log_bytes
+from annotate_app.export.model import model_bytes
 from annotate_app.export.options import EXPORT_FORMATS, ExportOptions
 from annotate_app.export.preferences import download_name, export_bytes
-from annotate_app.export.model import model_bytes
+from annotate_app.labels.consensus import AGGREGATIONS
+from annotate_app.labels.sources import SOURCES
 from annotate_app.store import Store
 from annotate_app.store.analytics import LabelFilter
-from annotate_app.store.labels import SOURCES
 from annotate_app.ui import common
 
 

@@ -9,7 +9,6 @@ import streamlit as st
 
 from annotate_app.routing import plan as routing_plan
 from annotate_app.routing.budget import BudgetConfig
-from annotate_app.routing.budget import spend as budget_spend
 from annotate_app.routing.policies import POLICIES
 from annotate_app.ui import common
 
@@ -165,13 +164,7 @@ def render() -> None:
     st.dataframe(store.route_list(limit=200), hide_index=True, key="rt-current")
 
     st.subheader("Spend against budget")
-    counts = store.routing_counts()
-    spend = budget_spend(
-        routing_plan.load_config(store).budget,
-        counts["human_labels"],
-        counts["judge_calls"],
-        counts["pairs"],
-    )
+    spend = routing_plan.current_spend(store)
     a, b, c = st.columns(3)
     a.metric(
         "Human labels",
