@@ -18,6 +18,7 @@ PAGES = (
     PageSpec("views/data.py", "Data", ":material/upload_file:", "Admin", admin=True),
     PageSpec("views/annotators.py", "Annotators", ":material/group:", "Admin", admin=True),
     PageSpec("views/jobs.py", "Jobs", ":material/pending_actions:", "Admin", admin=True),
+    PageSpec("views/review.py", "Review", ":material/rate_review:", "Admin", admin=True),
     PageSpec(
         "annotate_app.ui.views.dashboard:render",
         "Dashboard",
