@@ -57,7 +57,10 @@ def cmd_leaderboard(args: argparse.Namespace) -> int:
 def cmd_export_model(args: argparse.Namespace) -> int:
     with open_store(args) as store:
         dest = export_model(store, args.version, args.path)
-    print(f"copied reward model {args.version} to {dest}")
+    print(
+        f"wrote reward model {args.version} to {dest}: open it with "
+        "AutoModelForSequenceClassification.from_pretrained(PATH, trust_remote_code=True)"
+    )
     return 0
 
 
@@ -77,7 +80,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(handler=cmd_leaderboard)
 
     p = sub.add_parser(
-        "export-model", help="copy a reward-model version (a Hugging Face folder) to PATH"
+        "export-model",
+        help="write a reward-model version as a Hugging Face folder to PATH",
     )
     p.add_argument("version", metavar="VERSION", help="a model version id, or 'active'")
     p.add_argument("path", metavar="PATH", help="new folder to create")
