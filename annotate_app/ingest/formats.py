@@ -1,10 +1,21 @@
 """The four input shapes, each turned into one normalised ``ParsedRow`` or a ``RowError``.
 
 - ``pairs``: prompt, response_a, response_b (+ model_a, model_b)
-- ``chosen-rejected``: prompt, chosen, rejected (+ model_chosen, model_rejected), as TRL/DPO sets
+- ``chosen-rejected``: prompt, chosen, rejected (+ model_chosen, model_rejected), as TRL/DPO sets;
+  also TRL's implicit-prompt conversational shape (no prompt column; chosen and rejected are whole
+  message lists), whose shared message prefix is split off as the prompt, as TRL's
+  ``maybe_extract_prompt`` does
 - ``hh``: chosen and rejected whole ``\\n\\nHuman: ... \\n\\nAssistant: ...`` dialogues
 - ``multi-response``: one row per (prompt, response, model); pairs are built per prompt later
 - ``verdicts``: a judge's recorded verdicts on pairs (read and imported by ``ingest/verdicts.py``)
+
+Two rules hold for every shape:
+
+- A response that ``is_blank`` is not an error but cannot be compared: the row is dropped, and the
+  import report counts it (the export leaves such pairs out by the same test).
+- Consecutive turns of one role (two user turns in a row) are merged into one turn, their texts
+  joined by a blank line, so every alternating-roles chat template takes the conversation; the
+  import report counts the rows that had such runs.
 """
 
 from __future__ import annotations
@@ -13,6 +24,7 @@ import unicodedata
 from dataclasses import dataclass, field
 from typing import Any
 
+from annotate_app.accounts import names
 from annotate_app.ingest.errors import RowError
 from annotate_app.ingest.hh import HHParseError, split_hh_pair
 
@@ -30,6 +42,11 @@ class ParsedRow:
     labeled: bool = False
     category: str | None = None
     metadata: dict[str, Any] = field(default_factory=dict)
+    merged_runs: int = 0  # turns merged into the turn before (same role twice in a row)
+
+    @property
+    def has_blank_response(self) -> bool:
+        return any(is_blank(text) for text, _ in self.responses)
 
 
 def is_blank(text: object) -> bool:
@@ -54,7 +71,8 @@ def detect_format(row: dict) -> str | None:
     if {"response_a", "response_b"} <= keys:
         return "pairs"
     if {"chosen", "rejected"} <= keys:
-        return "chosen-rejected" if "prompt" in keys else "hh"
+        implicit = isinstance(row["chosen"], list) and isinstance(row["rejected"], list)
+        return "chosen-rejected" if "prompt" in keys or implicit else "hh"
     if keys & set(_PROMPT_KEYS) and keys & set(_RESPONSE_KEYS):
         return "multi-response"
     return None
@@ -76,23 +94,51 @@ def _text(row: dict, key: str) -> str:
     value = row[key]
     if not isinstance(value, str):
         raise _Invalid(key, f"expected a non-empty string, got {type(value).__name__}")
-    if not value.strip():
+    if is_blank(value):  # white space and zero-width characters alone count as empty
         raise _Invalid(key, "empty (expected a non-empty string)")
     return _unicode(key, value)
 
 
+def _response_text(row: dict, key: str) -> str:
+    """A response: a string, which may be blank (the importer drops and counts those rows)."""
+    value = row.get(key)
+    if value is None:
+        raise _Invalid(key, "missing (expected a string)")
+    if not isinstance(value, str):
+        raise _Invalid(key, f"expected a non-empty string, got {type(value).__name__}")
+    return _unicode(key, value)
+
+
+def merge_role_runs(turns: list[dict]) -> tuple[list[dict], int]:
+    """Turns with each run of one role merged into one turn; and how many turns were merged."""
+    merged: list[dict] = []
+    for turn in turns:
+        if merged and merged[-1]["role"] == turn["role"]:
+            merged[-1] = {**merged[-1], "content": merged[-1]["content"] + "\n\n" + turn["content"]}
+        else:
+            merged.append(dict(turn))
+    return merged, len(turns) - len(merged)
+
+
 def _optional_text(row: dict, *keys: str) -> str | None:
+    """A short label (model name, category): stored as given, but it follows the name rules of
+    ``accounts.names`` (no control or invisible characters), and pages show it normalised."""
     for key in keys:
         value = row.get(key)
         if value is None or value == "":
             continue
         if not isinstance(value, str | int | float):
             raise _Invalid(key, f"expected a string, got {type(value).__name__}")
+        try:
+            names.check_characters(str(value), "a model name or category")
+        except names.BadName as exc:
+            raise _Invalid(key, str(exc)) from None
         return _unicode(key, str(value))
     return None
 
 
-def _messages(value: list, key: str) -> list[dict]:
+def _messages(value: list, key: str, blank_last: bool = False) -> list[dict]:
+    """Chat messages; ``blank_last``: the last one is a reply and may be blank."""
     turns = []
     for i, msg in enumerate(value):
         if not isinstance(msg, dict):
@@ -100,7 +146,8 @@ def _messages(value: list, key: str) -> list[dict]:
         role, content = msg.get("role"), msg.get("content")
         if role not in ROLES:
             raise _Invalid(f"{key}[{i}].role", f"expected one of {', '.join(ROLES)}, got {role!r}")
-        if not isinstance(content, str) or not content.strip():
+        reply = blank_last and i == len(value) - 1
+        if not isinstance(content, str) or (not reply and not content.strip()):
             raise _Invalid(f"{key}[{i}].content", "expected a non-empty string")
         turns.append({"role": role, "content": _unicode(f"{key}[{i}].content", content)})
     if not turns:
@@ -124,15 +171,34 @@ def _reply(row: dict, key: str) -> str:
     """A reply is a string, or (TRL conversational style) a message list whose last turn answers."""
     value = row.get(key)
     if isinstance(value, list):
-        turns = _messages(value, key)
+        turns = _messages(value, key, blank_last=True)
         if turns[-1]["role"] != "assistant":
             raise _Invalid(key, "a conversational reply must end with an assistant turn")
         return turns[-1]["content"]
-    return _text(row, key)
+    return _response_text(row, key)
+
+
+def _implicit_prompt(row: dict) -> tuple[list[dict], str, str]:
+    """TRL's implicit-prompt shape: chosen and rejected are whole conversations. The longest shared
+    message prefix is the prompt (as ``trl.data_utils.maybe_extract_prompt`` splits it); what
+    follows on each side must be one assistant reply."""
+    chosen = _messages(row["chosen"], "chosen", blank_last=True)
+    rejected = _messages(row["rejected"], "rejected", blank_last=True)
+    shared = 0
+    while shared < min(len(chosen), len(rejected)) and chosen[shared] == rejected[shared]:
+        shared += 1
+    prompt = chosen[:shared]
+    if not prompt or prompt[-1]["role"] != "user":
+        raise _Invalid("chosen", "the shared message prefix (the prompt) must end with a user turn")
+    for key, side in (("chosen", chosen), ("rejected", rejected)):
+        rest = side[shared:]
+        if len(rest) != 1 or rest[0]["role"] != "assistant":
+            raise _Invalid(key, "after the shared prompt, expected exactly one assistant message")
+    return prompt, chosen[shared]["content"], rejected[shared]["content"]
 
 
 def _distinct(first: str, second: str, fields: str) -> None:
-    if first == second:
+    if first == second and not is_blank(first):
         raise _Invalid(fields, "the two responses are identical, so there is nothing to compare")
 
 
@@ -147,7 +213,7 @@ def _parse(row: dict, fmt: str) -> ParsedRow:
         return verdict_content(row)
     category = _optional_text(row, "category", "dataset")
     if fmt == "pairs":
-        a, b = _text(row, "response_a"), _text(row, "response_b")
+        a, b = _response_text(row, "response_a"), _response_text(row, "response_b")
         _distinct(a, b, "response_b")
         used = {"prompt", "response_a", "response_b", "model_a", "model_b", "category"}
         return ParsedRow(
@@ -157,11 +223,15 @@ def _parse(row: dict, fmt: str) -> ParsedRow:
             metadata=_extras(row, used),
         )
     if fmt == "chosen-rejected":
-        chosen, rejected = _reply(row, "chosen"), _reply(row, "rejected")
+        if row.get("prompt") is None and isinstance(row.get("chosen"), list):
+            turns, chosen, rejected = _implicit_prompt(row)
+        else:
+            turns = _prompt_turns(row, "prompt")
+            chosen, rejected = _reply(row, "chosen"), _reply(row, "rejected")
         _distinct(chosen, rejected, "rejected")
         used = {"prompt", "chosen", "rejected", "model_chosen", "model_rejected", "category"}
         return ParsedRow(
-            _prompt_turns(row, "prompt"),
+            turns,
             [
                 (chosen, _optional_text(row, "model_chosen")),
                 (rejected, _optional_text(row, "model_rejected")),
@@ -189,7 +259,7 @@ def _parse(row: dict, fmt: str) -> ParsedRow:
     used = {prompt_key, response_key, *_MODEL_KEYS, "category"}
     return ParsedRow(
         _prompt_turns(row, prompt_key),
-        [(_text(row, response_key), _optional_text(row, *_MODEL_KEYS))],
+        [(_response_text(row, response_key), _optional_text(row, *_MODEL_KEYS))],
         category=category,
         metadata=_extras(row, used),
     )
@@ -197,6 +267,8 @@ def _parse(row: dict, fmt: str) -> ParsedRow:
 
 def parse_row(row: dict, fmt: str, file: str, line: int) -> ParsedRow | RowError:
     try:
-        return _parse(row, fmt)
+        parsed = _parse(row, fmt)
     except _Invalid as exc:
         return RowError(file, line, exc.field_name, exc.problem)
+    parsed.turns, parsed.merged_runs = merge_role_runs(parsed.turns)
+    return parsed
