@@ -52,7 +52,11 @@ BAD_ROWS = [
     ),
     (b'{"prompt": "x", "chosen": "a", "rejected": ', None, "broken JSON"),
     (json.dumps({"prompt": "x", "chosen": "a"}).encode(), "rejected", "missing"),
-    (json.dumps({"prompt": "x", "chosen": "  \n ", "rejected": "b"}).encode(), "chosen", "empty"),
+    (
+        json.dumps({"prompt": "  \n\u200b ", "chosen": "a", "rejected": "b"}).encode(),
+        "prompt",
+        "empty",
+    ),
     (json.dumps({"prompt": 42, "chosen": "a", "rejected": "b"}).encode(), "prompt", "got int"),
     (
         json.dumps({"prompt": "x", "chosen": {"t": 1}, "rejected": "b"}).encode(),
@@ -147,14 +151,14 @@ def test_csv_column_mismatch(seeded: Store, tmp_path: Path) -> None:
     with pytest.raises(IngestError) as caught:
         import_file(seeded, path)
     got = [(e.file, e.line, e.field) for e in caught.value.errors]
-    assert got == [("bad.csv", 3, None), ("bad.csv", 6, None), ("bad.csv", 7, "chosen")]
+    assert got == [("bad.csv", 3, None), ("bad.csv", 6, None)]
     problems = [e.problem for e in caught.value.errors]
     assert "more values than header columns" in problems[0]
     assert "fewer values than header columns" in problems[1]
-    assert "empty" in problems[2]
     assert snapshot(seeded) == before
     report = import_file(seeded, path, ImportOptions(skip_invalid=True))
-    assert report.added["pairs"] == 2 and len(report.skipped) == 3
+    # line 7's empty response is dropped and counted, not an error (formats.is_blank)
+    assert report.added["pairs"] == 2 and len(report.skipped) == 2 and report.dropped_blank == 1
     assert "multi\nline q3" in set(seeded.pairs_frame()["prompt"])
 
 
@@ -220,3 +224,101 @@ def test_all_rows_invalid_even_with_skip(seeded: Store, tmp_path: Path) -> None:
     with pytest.raises(IngestError, match="allbad.jsonl:1: broken JSON"):
         import_file(seeded, path, ImportOptions(skip_invalid=True))
     assert snapshot(seeded) == before
+
+
+def test_a_newline_in_a_file_name_does_not_split_the_one_line_error(
+    seeded: Store, tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    from annotate_app.cli import main
+
+    path = tmp_path / "evil\nannotate: ok.jsonl"
+    path.write_bytes(b"not json\n")
+    assert main(["--db", str(seeded.paths.db), "import", str(path)]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "evil\\nannotate: ok.jsonl:1: broken JSON" in err
+    assert main(["--db", str(seeded.paths.db), "import", str(tmp_path / "gone\n.jsonl")]) == 1
+    assert capsys.readouterr().err.count("\n") == 1
+
+
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-16-be", "utf-32"])
+def test_utf16_csv_says_what_to_do_and_does_not_suggest_skip_invalid(
+    seeded: Store, tmp_path: Path, capsys: pytest.CaptureFixture, encoding: str
+) -> None:
+    from annotate_app.cli import main
+
+    path = tmp_path / "excel.csv"
+    text = "prompt,chosen,rejected\nq1,a1,b1\n"
+    bom = {"utf-16-be": b"\xfe\xff"}.get(encoding, b"")
+    path.write_bytes(bom + text.encode(encoding))
+    before = snapshot(seeded)
+    with pytest.raises(IngestError) as caught:
+        import_file(seeded, path, ImportOptions(skip_invalid=True))
+    assert not caught.value.skippable
+    assert main(["--db", str(seeded.paths.db), "import", str(path)]) == 1
+    err = capsys.readouterr().err
+    assert f"the file is {encoding[:6].upper()}" in err and "save it as UTF-8" in err
+    assert "--skip-invalid" not in err
+    assert snapshot(seeded) == before
+
+
+def test_duplicate_json_keys_are_an_error_naming_key_and_line(
+    seeded: Store, tmp_path: Path
+) -> None:
+    path = tmp_path / "dup.jsonl"
+    path.write_bytes(
+        jsonl_bytes([good(60), b'{"prompt": "q", "chosen": "a", "rejected": "b", "chosen": "c"}'])
+    )
+    before = snapshot(seeded)
+    with pytest.raises(IngestError) as caught:
+        import_file(seeded, path)
+    (error,) = caught.value.errors
+    assert (error.file, error.line, error.field) == ("dup.jsonl", 2, "chosen")
+    assert "appears twice" in error.problem
+    assert snapshot(seeded) == before
+
+
+def test_a_symlinked_input_is_refused_without_echoing_its_content(
+    seeded: Store, tmp_path: Path
+) -> None:
+    secret = tmp_path / "secret.txt"
+    secret.write_text("root:x:0:0:secret-first-line\n", encoding="utf-8")
+    link = tmp_path / "data.csv"
+    link.symlink_to(secret)
+    before = snapshot(seeded)
+    with pytest.raises(IngestError) as caught:
+        import_file(seeded, link, ImportOptions(skip_invalid=True))
+    message = str(caught.value)
+    assert message.startswith("data.csv: is a symbolic link") and "secret" not in message
+    assert snapshot(seeded) == before
+
+
+def test_model_names_follow_the_name_rules_and_are_stored_as_given(
+    seeded: Store, tmp_path: Path
+) -> None:
+    rows = [
+        {**GOOD, "model_a": "gpt\u202e4", "model_b": "ok"},
+        {**GOOD, "prompt": "q2", "model_a": "a\x00b", "model_b": "ok"},
+    ]
+    path = tmp_path / "models.jsonl"
+    path.write_bytes(jsonl_bytes(rows))
+    with pytest.raises(IngestError) as caught:
+        import_file(seeded, path)
+    assert [(e.line, e.field) for e in caught.value.errors] == [(1, "model_a"), (2, "model_a")]
+    assert "U+202E" in caught.value.errors[0].problem
+    fine = tmp_path / "fine.jsonl"
+    fine.write_bytes(jsonl_bytes([{**GOOD, "model_a": "\uff2cLaMA", "model_b": "ok"}]))
+    import_file(seeded, fine)
+    assert "\uff2cLaMA" in seeded.review_models()
+
+
+def test_a_response_of_only_invisible_characters_never_becomes_a_pair(
+    seeded: Store, tmp_path: Path
+) -> None:
+    path = tmp_path / "zw.jsonl"
+    path.write_bytes(
+        jsonl_bytes([good(70), {"prompt": "q", "chosen": "\u200b\u200d\ufeff", "rejected": "b"}])
+    )
+    before = seeded.stats()["pairs"]
+    report = import_file(seeded, path)
+    assert report.dropped_blank == 1 and "dropped 1 rows with an empty response" in report.summary()
+    assert seeded.stats()["pairs"] == before + 1

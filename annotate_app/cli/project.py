@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import argparse
 import json
+from dataclasses import replace
 from pathlib import Path
 
 from annotate_app.cli.support import CLIError, open_store, project_paths
 from annotate_app.export.options import EXPORT_FORMATS, ExportOptions
 from annotate_app.export.preferences import export_dataset
 from annotate_app.ingest import ImportOptions, PairConfig, import_file
+from annotate_app.ingest.errors import shown
 from annotate_app.ingest.formats import FORMATS
+from annotate_app.ingest.readers import ReadLimits, parse_size
 from annotate_app.labels.consensus import AGGREGATIONS
+from annotate_app.settings import load as load_settings
 from annotate_app.store import Store
 
 
@@ -23,6 +27,20 @@ def cmd_init(args: argparse.Namespace) -> int:
     return 0
 
 
+def _size(text: str) -> int:
+    try:
+        return parse_size(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+LIMIT_FLAGS = {
+    "max_bytes": ("SIZE", _size, "largest expanded (decompressed) file size, e.g. 4G"),
+    "max_line_bytes": ("SIZE", _size, "longest line, e.g. 256M"),
+    "max_rows": ("N", int, "most rows in one file"),
+}
+
+
 def cmd_import(args: argparse.Namespace) -> int:
     if args.pairs_per_prompt is not None and args.pairs_per_prompt < 1:
         raise CLIError("--pairs-per-prompt must be 1 or more")
@@ -31,10 +49,14 @@ def cmd_import(args: argparse.Namespace) -> int:
         pairs=PairConfig(pairs_per_prompt=args.pairs_per_prompt, seed=args.seed),
         skip_invalid=args.skip_invalid,
     )
-    missing = [p for p in args.paths if not Path(p).is_file()]
+    missing = [p for p in args.paths if not (Path(p).is_file() or Path(p).is_dir())]
     if missing:  # before opening, so a typo does not leave an empty project behind
-        raise CLIError(f"{missing[0]}: no such file; nothing was imported")
+        raise CLIError(f"{shown(missing[0])}: no such file; nothing was imported")
     with open_store(args, must_exist=False) as store:
+        limits = load_settings(store).read_limits()  # the project's, raised by the flags
+        options.limits = replace(
+            limits, **{k: v for k in LIMIT_FLAGS if (v := getattr(args, k)) is not None}
+        )
         for path in args.paths:
             report = import_file(store, path, options)
             print(report.summary())
@@ -92,7 +114,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("init", help="create an empty project (or check an existing one)")
     p.set_defaults(handler=cmd_init)
 
-    p = sub.add_parser("import", help="import JSONL, JSONL.gz, CSV or Parquet files")
+    p = sub.add_parser(
+        "import",
+        help="import JSONL, JSONL.gz, CSV or Parquet files, or Hugging Face dataset folders",
+    )
     p.add_argument("paths", nargs="+", metavar="PATH")
     p.add_argument("--format", choices=FORMATS, help="skip detection and read rows as this format")
     p.add_argument(
@@ -105,6 +130,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--skip-invalid", action="store_true", help="import the valid rows and report the rest"
     )
+    for name, (metavar, parse, what) in LIMIT_FLAGS.items():
+        p.add_argument(
+            "--" + name.replace("_", "-"),
+            type=parse,
+            metavar=metavar,
+            help=f"{what} (default: the project's import limit, else {getattr(ReadLimits(), name):,})",
+        )
     p.set_defaults(handler=cmd_import)
 
     p = sub.add_parser("stats", help="counts of prompts, responses, pairs and labels")

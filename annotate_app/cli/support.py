@@ -33,9 +33,8 @@ def open_store(args: argparse.Namespace, must_exist: bool = True) -> Store:
 
 def report_error(exc: BaseException) -> int:
     if isinstance(exc, IngestError):
-        # Row errors can be skipped; file-level ones (no such file, unreadable file) cannot.
-        rows = any(err.line is not None for err in exc.errors)
-        hint = "; use --skip-invalid to import the valid rows" if rows else ""
+        # Invalid rows can be skipped; file-level problems and passed limits cannot.
+        hint = "; use --skip-invalid to import the valid rows" if exc.skippable else ""
         print(f"annotate: error: {exc}; nothing was imported{hint}", file=sys.stderr)
         for err in exc.errors[1:MAX_DETAIL_LINES]:
             print(f"  {err}", file=sys.stderr)

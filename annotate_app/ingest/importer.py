@@ -7,16 +7,17 @@ leaves the project exactly as it was.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import pandas as pd
 
-from annotate_app import ids
+from annotate_app import ids, settings
 from annotate_app.ingest.errors import IngestError, RowError
+from annotate_app.ingest.folders import folder_rows
 from annotate_app.ingest.formats import FORMATS, ParsedRow, detect_format, parse_row
 from annotate_app.ingest.pairs import PairConfig, pair_up
-from annotate_app.ingest.readers import read_rows
+from annotate_app.ingest.readers import ReadLimits, read_rows
 from annotate_app.store import Store
 
 
@@ -25,6 +26,7 @@ class ImportOptions:
     format: str | None = None  # None: detect from the first row
     pairs: PairConfig = field(default_factory=PairConfig)
     skip_invalid: bool = False
+    limits: ReadLimits | None = None  # None: the project's import limits (defaults without one)
 
 
 @dataclass
@@ -35,11 +37,23 @@ class ImportReport:
     rows: int
     added: dict[str, int]
     skipped: list[RowError]
+    dropped_blank: int = 0  # rows left out because a response is blank (``formats.is_blank``)
+    merged_role_runs: int = 0  # rows whose conversation had one role twice in a row, merged
 
     def summary(self) -> str:
         added = ", ".join(f"{v} {k}" for k, v in self.added.items())
         skipped = f"; skipped {len(self.skipped)} invalid rows" if self.skipped else ""
-        return f"{self.file}: {self.rows} rows as {self.format}; added {added}{skipped}"
+        blank = (
+            f"; dropped {self.dropped_blank} rows with an empty response"
+            if self.dropped_blank
+            else ""
+        )
+        merged = (
+            f"; merged repeated-role turns in {self.merged_role_runs} rows"
+            if self.merged_role_runs
+            else ""
+        )
+        return f"{self.file}: {self.rows} rows as {self.format}; added {added}{skipped}{blank}{merged}"
 
 
 def render_turns(turns: list[dict]) -> str:
@@ -68,8 +82,14 @@ class _Collector:
         self.pairs: dict[str, dict] = {}
         self.labels: list[dict] = []
         self.pending: dict[str, list[str]] = {}  # multi-response: prompt -> response ids
+        self.dropped_blank = 0
+        self.merged_role_runs = 0
 
     def add(self, row: ParsedRow) -> None:
+        if row.has_blank_response:
+            self.dropped_blank += 1
+            return
+        self.merged_role_runs += bool(row.merged_runs)
         pid = ids.prompt_id(row.turns)
         self.prompts.setdefault(
             pid,
@@ -151,7 +171,8 @@ def parse_file(
                 )
             ]
         )
-    file_type, rows = read_rows(path)
+    reader = folder_rows if path.is_dir() and not path.is_symlink() else read_rows
+    file_type, rows = reader(path, options.limits)
     collector = _Collector(path.name, options.pairs)
     errors: list[RowError] = []
     fmt = options.format
@@ -192,14 +213,25 @@ def import_file(
     store: Store, path: str | Path, options: ImportOptions | None = None
 ) -> ImportReport:
     options = options or ImportOptions()
+    if options.limits is None:
+        options = replace(options, limits=settings.load(store).read_limits())
     path = Path(path)
     file_type, fmt, n_rows, collector, errors = parse_file(path, options)
     if errors and not options.skip_invalid:
-        raise IngestError(errors)
+        raise IngestError(errors, skippable=True)
     if fmt == "verdicts":  # a judge's labels as well as pairs: an import of its own, all or nothing
         from annotate_app.ingest.verdicts import import_verdicts
 
-        return import_verdicts(store, path)
+        return import_verdicts(store, path, options.limits)
     stored = store.response_ids_by_prompt(list(collector.pending)) if collector.pending else {}
     counts = store.ingest_frames(*collector.finish(stored))
-    return ImportReport(path.name, file_type, fmt, n_rows, counts.as_dict(), errors)
+    return ImportReport(
+        path.name,
+        file_type,
+        fmt,
+        n_rows,
+        counts.as_dict(),
+        errors,
+        dropped_blank=collector.dropped_blank,
+        merged_role_runs=collector.merged_role_runs,
+    )

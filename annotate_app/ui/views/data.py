@@ -12,6 +12,7 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
+from annotate_app import settings
 from annotate_app.ingest import (
     ImportOptions,
     IngestError,
@@ -59,6 +60,7 @@ if upload is not None:
     options = ImportOptions(
         format=None if fmt == "detect" else fmt,
         pairs=PairConfig(pairs_per_prompt=int(per_prompt) or None),
+        limits=settings.load(store).read_limits(),
     )
     with tempfile.TemporaryDirectory(prefix="annotate-upload-") as folder:
         path = Path(folder) / Path(upload.name).name
