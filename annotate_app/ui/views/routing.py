@@ -13,6 +13,35 @@ from annotate_app.routing.policies import POLICIES
 from annotate_app.ui import common
 
 PREVIEW_KEY = "routing-preview"
+PROMPT_CHARS = 80  # of the prompt in the preview table
+HELP_PACE = (
+    "Pace releases the human budget as the pool fills: with 1,000 expected pairs and 200 so far, "
+    "a fifth of the budget may be spent now, so the first pairs cannot use it all. 0 releases "
+    "all of it at once."
+)
+HELP_TRUST = (
+    "P(right) is the chance that the judge's verdict matches what people would say, read from "
+    "its calibration against human labels. Pairs where it is at least this high go to the judge."
+)
+HELP_EPSILON = (
+    "ε (epsilon) is the share of pairs the learned router sends to a random route, so it keeps "
+    "seeing how the judge does on pairs it would not pick; 0 never explores."
+)
+LEGEND = """
+- **Policies.** *all-human* / *all-ai*: everything to one side. *random*: humans get a random
+  draw within the budget. *confidence*: the judge takes a pair when its calibrated **P(right)** is
+  at least the trust threshold. *value*: humans get the pairs where a human label is worth most
+  (judge likely wrong, reward model unsure). *learned*: a model trained on pairs with both a verdict
+  and a human label predicts where the judge goes wrong.
+- **P(right)**: the chance the judge agrees with people on this pair, from its calibration.
+- **bald** (Bayesian active learning by disagreement): the reward model's members disagree about
+  this pair, so a label on it teaches the model most. **acquisition:bald** in a reason means the
+  queue order came from that score after the last training.
+- **ε** (epsilon): the learned router's share of random routes, so it keeps learning.
+- **pace**: how much of the human budget is released so far (see the field's help).
+- **hold**: nobody labels the pair for now (e.g. the judge contradicted itself), until it is routed
+  again.
+"""
 
 
 def _config_form(config: routing_plan.RoutingConfig) -> routing_plan.RoutingConfig:
@@ -47,6 +76,7 @@ def _config_form(config: routing_plan.RoutingConfig) -> routing_plan.RoutingConf
     expected = right.number_input(
         "Pace over this many pairs (0: pairs so far)",
         min_value=0,
+        help=HELP_PACE,
         step=100,
         key="rt-expected",
         value=int(config.budget.expected_pairs or 0),
@@ -69,6 +99,7 @@ def _config_form(config: routing_plan.RoutingConfig) -> routing_plan.RoutingConf
         "Trust the judge at P(right) >=",
         0.5,
         1.0,
+        help=HELP_TRUST,
         key="rt-trust",
         value=float(config.policy.trust_threshold),
         step=0.05,
@@ -77,6 +108,7 @@ def _config_form(config: routing_plan.RoutingConfig) -> routing_plan.RoutingConf
         "ε (learned: random share)",
         0.0,
         0.5,
+        help=HELP_EPSILON,
         key="rt-eps",
         value=float(config.policy.router.epsilon),
         step=0.05,
@@ -105,7 +137,34 @@ def _config_form(config: routing_plan.RoutingConfig) -> routing_plan.RoutingConf
     )
 
 
-def _show_plan(plan: routing_plan.RoutingPlan) -> None:
+def _budget_warnings(plan: routing_plan.RoutingPlan, queued: int) -> bool:
+    """Say loudly when the budget is spent or the plan empties the human queue; True when applying
+    it needs an explicit confirmation."""
+    spend = plan.spend
+    if spend.budget_labels and spend.human_labels >= spend.budget_labels:
+        st.warning(
+            f"**The human budget is spent:** {spend.human_labels} human labels given of "
+            f"{spend.budget_labels} allowed. This plan sends no more pairs to people. Raise the "
+            "budget above, or accept that the judge and the hold pile take the rest.",
+            icon=":material/warning:",
+        )
+    elif plan.allowance == 0 and len(plan.routes):
+        st.warning(
+            "No human labels may be spent now (the paced budget is used up until more pairs "
+            "arrive): this plan sends nothing to people.",
+            icon=":material/warning:",
+        )
+    empties = plan.mix()["human"] == 0 and queued > 0
+    if empties:
+        st.error(
+            f"Applying this plan **empties the human queue**: the {queued} pairs waiting for "
+            "annotators go to the judge or on hold. Tick the confirmation below to apply anyway.",
+            icon=":material/block:",
+        )
+    return empties
+
+
+def _show_plan(store, plan: routing_plan.RoutingPlan) -> None:
     mix = plan.mix()
     a, b, c, d = st.columns(4)
     a.metric("To humans", mix["human"])
@@ -116,16 +175,22 @@ def _show_plan(plan: routing_plan.RoutingPlan) -> None:
         f"{plan.allowance} human labels allowed now of {plan.spend.budget_labels} in all; "
         f"judge {plan.calibration}."
     )
+    routes = plan.routes.sort_values("priority", ascending=False)
+    prompts = store.pairs_frame(routes["pair_id"].tolist()).set_index("pair_id")["prompt"]
+    routes = routes.assign(prompt=routes["pair_id"].map(prompts).map(_short))
     st.dataframe(
-        plan.routes.sort_values("priority", ascending=False)[
-            ["pair_id", "route", "priority", "reason", "explore"]
-        ],
+        routes[["prompt", "route", "priority", "reason", "explore"]],
         hide_index=True,
         key="rt-preview-table",
     )
     if not plan.importances.empty:
         st.subheader("Learned router: what drives it")
         st.bar_chart(plan.importances.rename("weight"), horizontal=True, key="rt-importances")
+
+
+def _short(text: object) -> str:
+    flat = " ".join(str(text).split())
+    return flat if len(flat) <= PROMPT_CHARS else flat[: PROMPT_CHARS - 1] + "…"
 
 
 def render() -> None:
@@ -139,6 +204,8 @@ def render() -> None:
         st.error(str(exc))
         return
 
+    with st.expander("What these words mean"):
+        st.markdown(LEGEND)
     preview_col, apply_col = st.columns(2)
     if preview_col.button("Preview routes", key="rt-preview", type="secondary"):
         st.session_state[PREVIEW_KEY] = routing_plan.preview(store, config)
@@ -146,14 +213,21 @@ def render() -> None:
     if plan is not None and plan.config != config:
         st.info("The settings changed since the preview; preview again before applying.")
         plan = None
-    if apply_col.button("Apply routes", key="rt-apply", type="primary", disabled=plan is None):
+    confirmed = True
+    if plan is not None and _budget_warnings(plan, store.route_mix()["human"]):
+        confirmed = st.checkbox(
+            "I understand: apply this plan and empty the human queue", key="rt-confirm-empty"
+        )
+    if apply_col.button(
+        "Apply routes", key="rt-apply", type="primary", disabled=plan is None or not confirmed
+    ):
         run_id = routing_plan.apply(store, plan)
         routing_plan.save_config(store, config)
         st.session_state.pop(PREVIEW_KEY, None)
         st.success(f"Applied routing run {run_id}; the policy and budget are saved.")
         plan = None
     if plan is not None:
-        _show_plan(plan)
+        _show_plan(store, plan)
 
     st.subheader("Current routes")
     mix = store.route_mix()
@@ -161,7 +235,14 @@ def render() -> None:
     a.metric("Human queue", mix["human"])
     b.metric("Judge", mix["ai"])
     c.metric("Held", mix["hold"])
-    st.dataframe(store.route_list(limit=200), hide_index=True, key="rt-current")
+    current = store.route_list(limit=200)
+    st.dataframe(
+        current.assign(prompt=current["prompt"].map(_short))[
+            ["prompt", "route", "priority", "policy", "reason", "created_at"]
+        ],
+        hide_index=True,
+        key="rt-current",
+    )
 
     st.subheader("Spend against budget")
     spend = routing_plan.current_spend(store)
