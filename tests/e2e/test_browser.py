@@ -2,20 +2,16 @@
 
 Labels are given with the keyboard only. The events are checked in DuckDB after the server stops (it
 holds the file's lock), using what the browser showed on the left and right to prove the stored
-choice refers to the pair's own A/B. Every response carries hostile HTML that must stay inert text.
+choice refers to the pair's own A/B. Every response carries hostile HTML and a remote Markdown image
+that must stay inert text and never be fetched. The outbox is tested against a server that goes
+offline, gets duplicate sends, and is killed with SIGKILL and restarted in the middle of labeling.
 """
 
 from __future__ import annotations
 
 import json
-import os
 import re
-import shutil
-import socket
-import subprocess
-import sys
 import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -25,37 +21,36 @@ import pytest
 from annotate_app.annotation.assignment import stored_choice
 from annotate_app.ingest import import_file
 from annotate_app.store import Store
-from tests.load_driver import CHROMIUM, LAUNCH_ARGS, READY, stop
+from tests.load_driver import CHROMIUM, LAUNCH_ARGS, READY, kill9, start_server, stop
 
 pytestmark = pytest.mark.e2e
 
 MARKER = re.compile(r"MARK-(\d+)-([xy])")
+BEACON_HOST = "beacon.example"
 HOSTILE = (
     "<script>window.__pwned = 'script'</script>"
     "<img src=x onerror=\"window.__pwned = 'img'\">"
     "[click](javascript:window.__pwned='link')"
     "<iframe src=\"javascript:parent.__pwned='iframe'\"></iframe>"
+    " `<b onmouseover=\"window.__pwned='code'\">raw in code</b>` "
+    f"![pixel](http://{BEACON_HOST}/beacon.png)"
 )
+PAIR = "[data-testid='pair']"
 
 if not CHROMIUM.exists():  # pragma: no cover - depends on the machine
     pytest.skip("chromium not installed (run `make browser`)", allow_module_level=True)
 sync_api = pytest.importorskip("playwright.sync_api")
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _write_project(folder: Path) -> Path:
+def _write_project(folder: Path, n: int = 8) -> Path:
     rows = [
         {
             "prompt": f"Question number {i}: which answer is better?",
             "response_a": f"MARK-{i}-x first answer. {HOSTILE}",
-            "response_b": f"MARK-{i}-y second answer, with `code` and **bold**.",
+            "response_b": f"MARK-{i}-y second answer, with `code` and **bold**.\n\n"
+            "```python\nprint('" + "a long line of code " * 30 + "')\n```",
         }
-        for i in range(6)
+        for i in range(n)
     ]
     data = folder / "pairs.jsonl"
     data.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
@@ -67,121 +62,136 @@ def _write_project(folder: Path) -> Path:
 
 
 @pytest.fixture
-def served(tmp_path: Path) -> Iterator[tuple[str, Path, subprocess.Popen]]:
+def served(tmp_path: Path) -> Iterator[tuple[str, Path, object, Path]]:
     db = _write_project(tmp_path)
-    port = _free_port()
-    annotate = shutil.which("annotate", path=str(Path(sys.executable).parent))
-    proc = subprocess.Popen(
-        [annotate, "--db", str(db), "serve", "--port", str(port)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-        env={**os.environ, "ANNOTATE_WORK_DIR": str(tmp_path / "work")},
-    )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 40
-    while True:
-        try:
-            urllib.request.urlopen(f"{url}/_stcore/health", timeout=1).read()
-            break
-        except OSError:
-            if proc.poll() is not None or time.monotonic() > deadline:
-                out = proc.stdout.read().decode(errors="replace") if proc.stdout else ""
-                proc.kill()
-                pytest.fail(f"annotate serve did not start:\n{out}")
-            time.sleep(0.2)
+    proc, url = start_server(db, tmp_path / "work")
     try:
-        yield url, db, proc
+        yield url, db, proc, tmp_path
     finally:
         stop(proc)
 
 
+def sign_in(page, url: str, name: str = "alice") -> None:
+    page.goto(url)
+    page.wait_for_selector(READY, timeout=30000)
+    page.get_by_label("Name").fill(name)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_selector(PAIR, timeout=30000)
+
+
 def shown(page) -> tuple[int, str]:
-    """(pair number, which response is on the left) read from the page's text, in DOM order."""
-    text = page.locator("[data-testid='stMain']").inner_text()
+    """(pair number, which response is on the left) read from the painted pair, in DOM order."""
+    text = page.locator(PAIR).inner_text()
     marks = MARKER.findall(text)
     assert len(marks) == 2 and marks[0][0] == marks[1][0], marks
     return int(marks[0][0]), marks[0][1]
 
 
-def press(page, key: str, before: tuple[int, str] | None) -> tuple[int, str]:
-    """Press a key and wait until a different pair (or, for undo, any settled page) is shown."""
+def press(page, key: str) -> tuple[int, str]:
+    """Press a key; the next pair is painted before the press returns (no server round trip)."""
     page.keyboard.press(key)
-    if before is not None:
-        page.wait_for_function(
-            "b => !document.querySelector(\"[data-testid='stMain']\").innerText.includes(b)",
-            arg=f"MARK-{before[0]}-",
-            timeout=15000,
-        )
-    page.wait_for_selector(READY, timeout=15000)
     return shown(page)
 
 
+def pending(page) -> int:
+    return page.evaluate("window.__labelPage.outbox.length")
+
+
+def settle(page, timeout_ms: int = 20000) -> None:
+    page.wait_for_function("window.__labelPage && window.__labelPage.outbox.length === 0",
+                           timeout=timeout_ms)  # fmt: skip
+
+
+def _pairs_by_number(store: Store) -> dict[int, dict]:
+    pairs = {p["pair_id"]: p for p in store.pairs_frame().to_dict("records")}
+    return {int(MARKER.search(p["text_a"])[1]): {**p, "id": pid} for pid, p in pairs.items()}
+
+
 def test_keyboard_labeling_maps_choices_and_keeps_html_inert(served) -> None:
-    url, db, proc = served
+    url, db, proc, _ = served
     seen: list[tuple[str, tuple[int, str]]] = []
+    fetched: list[str] = []
     with sync_api.sync_playwright() as p:
         browser = p.chromium.launch(executable_path=str(CHROMIUM), args=LAUNCH_ARGS)
-        page = browser.new_page(viewport={"width": 1400, "height": 1000})
-        page.goto(url)
-        page.wait_for_selector(READY, timeout=30000)
-        page.get_by_label("Name").fill("alice")
-        page.get_by_role("button", name="Sign in").click()
-        page.get_by_text("Response A", exact=True).wait_for(timeout=30000)
-        page.wait_for_selector(READY, timeout=15000)
+        page = browser.new_page(viewport={"width": 1440, "height": 900})
+        page.on("request", lambda r: fetched.append(r.url) if BEACON_HOST in r.url else None)
+        sign_in(page, url)
         now = shown(page)
+        assert page.locator(PAIR).get_attribute("data-pair-id")
+        assert "left in your queue" in page.get_by_test_id("label-progress").inner_text()
 
-        # Hostile HTML shows as text and never runs.
-        main = page.locator("[data-testid='stMain']")
-        assert "<script>window.__pwned = 'script'</script>" in main.inner_text()
+        # Hostile HTML shows as text and never runs; the Markdown image is a link, not an <img>.
+        pair = page.locator(PAIR)
+        assert "<script>window.__pwned = 'script'</script>" in pair.inner_text()
+        assert "<b onmouseover=" in pair.locator("code", has_text="raw in code").inner_text()
+        live = "script, img, iframe, a[href^='javascript'], [onerror], [onmouseover]"
+        assert pair.locator(live).count() == 0
+        assert pair.locator(f"a[href='http://{BEACON_HOST}/beacon.png']").count() == 1
         assert page.evaluate("window.__pwned") is None
-        assert main.locator("script, img[onerror], iframe, a[href^='javascript']").count() == 0
+        # The long code line scrolls sideways inside its block instead of being clipped.
+        assert page.evaluate(
+            "() => { const pre = document.querySelector(\"[data-testid='pair'] pre\");"
+            " return pre.scrollWidth > pre.clientWidth && getComputedStyle(pre).overflowX"
+            " === 'auto'; }"
+        )
+        # The choice keys are on screen at 1440x900, with Skip, Undo and the legend.
+        for name in ("A much better", "Skip", "Undo last"):
+            box = page.get_by_role("button", name=name).bounding_box()
+            assert box is not None and box["y"] + box["height"] <= 900, name
 
-        # Typing digits in the rationale box writes text; it must not answer the pair.
+        # Keys typed in the rationale box are text; Enter leaves the box and the next key answers.
         box = page.get_by_label("Rationale (optional)")
-        box.fill("")
+        box.click()
         box.type("1 2 s u")
-        page.wait_for_timeout(300)
-        assert shown(page) == now
+        assert shown(page) == now and pending(page) == 0
         box.press("Enter")
-        page.wait_for_selector(READY, timeout=15000)
-        page.evaluate("document.activeElement.blur()")
+        seen.append(("3", now))
+        now = press(page, "3")  # tie, with the rationale
+        assert seen[-1][1] != now
 
         for key in ("1", "4", "6"):  # A much better, B better, both bad
             seen.append((key, now))
-            now = press(page, key, now)
+            now = press(page, key)
+        settle(page)
         undone = seen[-1][1]
-        now = press(page, "u", None)
-        page.wait_for_function(
-            "m => document.querySelector(\"[data-testid='stMain']\").innerText.includes(m)",
-            arg=f"MARK-{undone[0]}-",
-            timeout=15000,
-        )
-        now = shown(page)
+        now = press(page, "u")
         assert now == undone, "undo brings back the same pair in the same order"
         seen.append(("2", now))
-        now = press(page, "2", now)  # relabel the undone pair: A better
+        now = press(page, "2")  # relabel the undone pair: A better
+        # Undo of an answer not sent yet (both keys in one task): it never reaches the server.
+        before = now
+        page.evaluate(
+            "() => { for (const key of ['5', 'u'])"
+            " window.dispatchEvent(new KeyboardEvent('keydown', {key})); }"
+        )
+        assert shown(page) == before
         skipped = now
-        now = press(page, "s", now)
+        now = press(page, "s")
         assert now != skipped
+        flagged = now
+        page.keyboard.press("f")
+        page.get_by_label("Unsafe").check()
+        page.get_by_label("Note").fill("insults the user")
+        page.get_by_role("button", name="Flag and skip").click()
+        assert shown(page) != flagged
+        settle(page)
+        assert page.get_by_test_id("save-status").inner_text() == "✓ Saved"
         for _ in range(3):  # several screens later: still nothing ran
             assert page.evaluate("window.__pwned") is None
-        assert "<img src=x onerror=" in main.inner_text()
         browser.close()
     stop(proc)
+    assert fetched == [], "a remote image in the data was requested"
 
     with Store(db) as store:
         events = store.label_events("alice")
-        pairs = {p["pair_id"]: p for p in store.pairs_frame().to_dict("records")}
-    number = {int(MARKER.search(p["text_a"])[1]): pid for pid, p in pairs.items()}
+        by_number = _pairs_by_number(store)
+        flags = store.open_flags()
     labels = events[events["kind"] == "label"].reset_index(drop=True)
-    assert list(events["kind"]) == ["label", "label", "label", "undo", "label", "skip"]
-    shown_choice = {"1": 2, "4": -1, "6": None, "2": 1}
+    assert list(events["kind"]) == ["label"] * 4 + ["undo", "label", "skip", "skip"]
+    shown_choice = {"3": 0, "1": 2, "4": -1, "6": None, "2": 1}
     for (key, (num, left)), row in zip(seen, labels.itertuples(), strict=True):
-        pair = pairs[number[num]]
-        assert row.pair_id == number[num]
-        # The left marker tells which stored response was on the left: x is in response_a's
-        # text only when the import kept it as A, so compare against the stored texts.
+        pair = by_number[num]
+        assert row.pair_id == pair["id"]
         left_side = "a" if f"MARK-{num}-{left}" in pair["text_a"] else "b"
         assert row.left_side == left_side
         if shown_choice[key] is None:
@@ -191,8 +201,78 @@ def test_keyboard_labeling_maps_choices_and_keeps_html_inert(served) -> None:
             assert row.choice == stored_choice(shown_choice[key], left_side)
         assert row.latency_ms > 0
     undo = events[events["kind"] == "undo"].iloc[0]
-    assert undo["undoes"] == events.iloc[2]["id"]
-    skip = events[events["kind"] == "skip"].iloc[0]
-    assert skip["pair_id"] == number[skipped[0]]
+    assert undo["undoes"] == events.iloc[3]["id"]
+    assert events[events["kind"] == "skip"].iloc[0]["pair_id"] == by_number[skipped[0]]["id"]
     assert labels["rationale"][0] == "1 2 s u", "keys typed in the rationale box are text"
     assert labels["rationale"][1:].isna().all()
+    assert list(flags["pair_id"]) == [by_number[flagged[0]]["id"]]
+    assert list(flags["reason"]) == ["unsafe"] and flags["note"][0] == "insults the user"
+
+
+def test_outbox_survives_offline_duplicates_and_kill_9(served) -> None:
+    url, db, proc, tmp = served
+    presses: list[int] = []
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=LAUNCH_ARGS)
+        context = browser.new_context(viewport={"width": 1300, "height": 900})
+        page = context.new_page()
+        sign_in(page, url)
+
+        # Offline for a few seconds: answers wait in the outbox, then all go through.
+        context.set_offline(True)
+        for key in ("1", "2"):
+            presses.append(shown(page)[0])
+            press(page, key)
+        page.wait_for_timeout(2500)
+        assert pending(page) == 2
+        page.wait_for_function(
+            "document.querySelector(\"[data-testid='save-status']\").textContent"
+            ".startsWith('Offline')",
+            timeout=10000,
+        )
+        context.set_offline(False)
+        settle(page, 30000)
+
+        # Duplicate sends of acknowledged answers record nothing new.
+        page.evaluate(
+            "() => { const p = window.__labelPage;"
+            " const items = p.history.map((h) => h.item);"
+            " p.send('sync', {seq: 9000, outbox: items, have: []});"
+            " p.send('sync', {seq: 9001, outbox: items.concat(items), have: []}); }"
+        )
+        page.wait_for_timeout(1500)
+
+        # kill -9 with answers in flight, then a restart on the same port.
+        for key in ("4", "5", "1"):
+            presses.append(shown(page)[0])
+            press(page, key)
+        kill9(proc)
+        page.wait_for_timeout(500)
+        presses.append(shown(page)[0])
+        press(page, "2")  # answered while the server is dead
+        assert pending(page) >= 1
+        port = int(url.rsplit(":", 1)[1])
+        proc, _ = start_server(db, tmp / "work", port=port)
+        try:
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline and page.evaluate("window.__labelPage.outbox.length"):
+                if page.get_by_label("Name").count():  # the restarted server has no session
+                    page.get_by_label("Name").fill("alice")
+                    page.get_by_role("button", name="Sign in").click()
+                page.wait_for_timeout(500)
+            settle(page, 5000)
+            acked = page.evaluate(
+                "window.__labelPage.history.filter((h) => h.status === 'saved').map((h) => h.event)"
+            )
+            browser.close()
+        finally:
+            stop(proc)
+
+    with Store(db) as store:
+        events = store.label_events("alice")
+        by_number = _pairs_by_number(store)
+    labels = events[events["kind"] == "label"]
+    assert len(labels) == len(presses), "every press recorded, none twice"
+    assert sorted(labels["pair_id"]) == sorted(by_number[n]["id"] for n in presses)
+    assert not labels["pair_id"].duplicated().any()
+    assert sorted(int(e) for e in acked) == sorted(labels["id"]), "acknowledged == recorded"

@@ -54,7 +54,7 @@ class LabelPage {
     this.progress = { today: 0, total: 0, left: 0 };
     this.seq = 0;
     this.inflight = null; // {seq, at}
-    this.lastData = performance.now();
+    this.lastData = Date.now();
     this.current = null;
     this.shownAt = 0;
     this.notice = null;
@@ -101,7 +101,7 @@ class LabelPage {
   // -- server data -----------------------------------------------------------------------------
 
   receive(data) {
-    this.lastData = performance.now();
+    this.lastData = Date.now();
     this.admin = !!data.admin;
     this.aspects = data.aspects || [];
     this.emptyHint = data.empty_hint || "";
@@ -127,7 +127,10 @@ class LabelPage {
     }
     if (i >= 0) this.outbox.splice(i, 1);
     const h = this.history.find((x) => x.item.cid === ack.cid);
-    if (h) h.status = ack.status;
+    if (h) {
+      h.status = ack.status;
+      h.event = ack.event;
+    }
     if (ack.status === "refused") {
       this.notice = { kind: "error", text: `Not saved: ${ack.message}` };
     } else if (h && h.item.kind === "undo" && !ack.pair_back) {
@@ -157,6 +160,7 @@ class LabelPage {
     this.inflight = { seq: this.seq, at: now };
     this.missing = false;
     const have = [...this.pairs.keys()];
+    for (const item of this.outbox) item.sent = true;
     try {
       this.send("sync", { seq: this.seq, outbox: this.outbox, have });
     } catch (e) {
@@ -184,6 +188,7 @@ class LabelPage {
       latency_ms: Math.round(performance.now() - this.shownAt),
       ...fields,
     };
+    Object.defineProperty(item, "at", { value: Date.now(), enumerable: false });
     if (item.kind === "label") {
       const why = this.root.querySelector(".lb-rationale").value.trim();
       if (why) item.rationale = why;
@@ -212,9 +217,10 @@ class LabelPage {
     }
     h.undone = true;
     const i = this.outbox.findIndex((item) => item.cid === h.item.cid);
-    if (i >= 0) {
-      this.outbox.splice(i, 1); // never sent for good: it simply goes away
-    } else if (h.status === "saved") {
+    if (i >= 0 && !this.outbox[i].sent) {
+      this.outbox.splice(i, 1); // the server never saw it: it simply goes away
+    } else if (h.status === "saved" || i >= 0) {
+      // Saved, or sent and maybe saved: the undo follows it through the outbox, in order.
       const undo = { cid: newId(), kind: "undo", undoes: h.item.cid, pair: h.item.pair };
       this.history.push({ item: undo, status: "pending" });
       this.outbox.push(undo);
@@ -528,7 +534,9 @@ class LabelPage {
     if (!this.root) return;
     const status = this.root.querySelector(".lb-status");
     const n = this.outbox.length;
-    const waiting = this.inflight ? performance.now() - this.inflight.at : 0;
+    // Waiting: since the server last answered, or since the oldest pending answer, if later.
+    const oldest = Math.min(...this.outbox.map((item) => item.at || Date.now()));
+    const waiting = n ? Date.now() - Math.max(this.lastData, oldest) : 0;
     let kind = "saved";
     let text = this.history.length ? "✓ Saved" : "Ready";
     if (n && waiting > OFFLINE_MS) {
