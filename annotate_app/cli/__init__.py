@@ -22,6 +22,7 @@ COMMAND_MODULES = (
     "annotate_app.cli.insight",
     "annotate_app.cli.judge",
     "annotate_app.cli.user",
+    "annotate_app.cli.jobs",
 )
 
 

@@ -45,7 +45,7 @@ def _active(args: argparse.Namespace) -> ActiveConfig:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    from annotate_app.reward.jobs import start_training
+    from annotate_app.reward.jobs import TRAIN, start_training
 
     config = TrainConfig(mode=args.mode)
     config.encoder.device = config.finetune.device = args.device
@@ -54,7 +54,11 @@ def cmd_train(args: argparse.Namespace) -> int:
     if args.max_steps is not None:
         config.finetune.max_steps = args.max_steps
     with open_store(args) as store:
-        runner = JobRunner(store)
+        runner = JobRunner(store)  # adopts the jobs of a process that is gone
+        left = store.active_job(TRAIN)
+        if left:  # only an adopted orphan can run while this command holds the project
+            print(f"following training job {left}, left running by a process that is gone")
+            runner.wait(left, on_progress=_progress, raise_on_failure=False)
         job = _wait(runner, start_training(store, runner, config, _active(args)))
         model = store.active_model()
     result = job["result"] or {}
