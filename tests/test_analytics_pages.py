@@ -145,7 +145,8 @@ def test_routing_panel_counts_routes(store, demo_dir):
     assert data.routes.set_index("route")["pairs"].to_dict() == {"ai": 3, "hold": 2, "human": 5}
     pie = figures.routing_mix(data.routes).data[0]
     assert dict(zip(pie.labels, pie.values, strict=True)) == {"ai": 3, "hold": 2, "human": 5}
-    assert data.spend is None  # no routing settings: no prices to spend with
+    # no routing settings saved: spend is priced by the defaults the Routing page shows too
+    assert data.spend["human_labels"] == 0 and data.spend["cost_per_human_label"] == 1.0
 
 
 def test_pages_render_on_a_project_without_labels(project_paths, demo_dir, monkeypatch):
@@ -177,3 +178,142 @@ def test_judge_page_reports_the_judge_against_humans(project):
     assert "judge:test" in text
     specs = " ".join(c.proto.spec for c in at.get("plotly_chart"))
     assert "perfectly calibrated" in specs and "judge:test" in specs
+
+
+def _small_project(paths, tmp_path, same_length: bool = True, n: int = 4) -> list[str]:
+    """n pairs of two named models (prompts of one length), labeled A by alice and bob."""
+    import json
+
+    from annotate_app.ingest import ImportOptions, import_file
+
+    rows = [
+        {
+            "prompt": f"Question {i:02d}?" if same_length else "Q" * (i + 1),
+            "response_a": f"alpha {i}",
+            "response_b": f"beta {i}",
+            "model_a": "atlas",
+            "model_b": "breeze",
+        }
+        for i in range(n)
+    ]
+    source = tmp_path / "pairs.jsonl"
+    source.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    with Store(paths) as store:
+        import_file(store, source, ImportOptions())
+        ids = store.pairs_frame()["pair_id"].tolist()
+        for pair_id in ids:
+            store.add_label(pair_id, "alice", choice=1, latency_ms=3000)
+            store.add_label(pair_id, "bob", choice=1, latency_ms=3100)
+    return ids
+
+
+def _add_verdicts(paths, pair_ids: list[str], p_a: float) -> None:
+    import json
+
+    with Store(paths) as store:
+        store.add_judge_verdicts(
+            pd.DataFrame(
+                {
+                    "pair_id": pair_ids,
+                    "judge_id": "judge:small",
+                    "choice": 1 if p_a > 0.5 else -1,
+                    "p_a": p_a,
+                    "rationale": None,
+                    "latency_ms": 900,
+                    "metadata": json.dumps({"consistent": True}),
+                }
+            )
+        )
+
+
+@pytest.fixture
+def small_app(project_paths, monkeypatch):
+    monkeypatch.setenv("ANNOTATE_DB", str(project_paths.db))
+    monkeypatch.setenv("ANNOTATE_WORK_DIR", str(project_paths.work_dir))
+    yield project_paths
+    import streamlit as st
+
+    st.cache_resource.clear()
+
+
+def test_judge_page_after_one_verdict_on_prompts_of_one_length(small_app, tmp_path):
+    ids = _small_project(small_app, tmp_path)
+    _add_verdicts(small_app, ids[:1], 0.8)
+    at = _run(_judge)
+    assert not at.exception, at.exception
+    assert [t.label for t in at.text_input][:1] == ["Judge"]  # the "Run a judge" form is there
+    lengths = [df.value for df in at.dataframe if "prompt_chars" in df.value.columns]
+    assert lengths and lengths[0]["prompt_chars"].tolist() == ["12 chars"]
+    assert lengths[0]["n"].tolist() == [1]
+
+
+def test_judge_page_says_one_thing_when_nothing_is_routed(small_app, tmp_path):
+    _small_project(small_app, tmp_path)
+    at = _run(_judge)
+    assert [i.value for i in at.info] == ["No AI verdicts yet: start a judge above."]
+    at.button[0].click().run()  # "Start judge job" with the default: routed pairs
+    assert not at.exception, at.exception
+    messages = [i.value for i in at.info]
+    assert len(messages) == 1 and messages[0].startswith("No pair is routed to the judge yet")
+
+
+def _chart(at: AppTest, title: str) -> dict:
+    import json
+
+    for chart in at.get("plotly_chart"):
+        spec = json.loads(chart.proto.spec)
+        if title in str(spec["layout"].get("title", {}).get("text", "")):
+            return spec
+    raise AssertionError(f"no chart titled {title!r}")
+
+
+def test_dashboard_on_a_small_project(small_app, tmp_path):
+    """One model version, a judge that is always wrong, no routing settings, two annotators a
+    tenth of a second apart."""
+    ids = _small_project(small_app, tmp_path)
+    _add_verdicts(small_app, ids, 0.2)
+    model = tmp_path / "rm"
+    model.mkdir()
+    with Store(small_app) as store:
+        store.save_model_version(
+            {
+                "id": "rm-1",
+                "mode": "head",
+                "encoder": "minilm",
+                "path": str(model),
+                "n_labels": 8,
+                "heldout_accuracy": 0.5,
+                "log_loss": 0.69,
+                "train_seconds": 1.0,
+            },
+            embeddings=None,
+            scores=None,
+            priorities=None,
+            strategy="random",
+            acquisition_policies=[],
+        )
+    at = _run(_dashboard)
+    assert not at.exception, at.exception
+    curve = _chart(at, "Reward model")
+    assert len(curve["data"]) == 2 and curve["layout"]["yaxis"]["range"] == [0, 1]
+    assert curve["layout"]["xaxis"]["rangemode"] == "tozero"
+    judge = _chart(at, "Judge agreement")
+    assert judge["data"][0]["text"] == ["0.00"]  # an agreement of 0 is printed on its bar
+    spend = _chart(at, "Spend")
+    assert spend["data"], "spend is priced by the default costs, as on the Routing page"
+    throughput = _chart(at, "throughput")
+    assert throughput["layout"]["yaxis"]["rangemode"] == "tozero"
+    assert throughput["layout"]["yaxis2"]["rangemode"] == "tozero"
+
+
+def test_learning_curve_says_why_it_is_empty():
+    from annotate_app.analytics import figures
+
+    versions = pd.DataFrame(
+        {"id": ["rm-1"], "n_labels": [8], "heldout_accuracy": [None], "log_loss": [None]}
+    )
+    fig = figures.learning_curve(versions)
+    assert not fig.data
+    assert (
+        "1 model version(s) trained, none with held-out figures" in fig.layout.annotations[0].text
+    )
