@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import io
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -81,3 +83,44 @@ def test_password_stdin_needs_a_password(tmp_path: Path, capsys, monkeypatch) ->
     if db.exists():
         with Store(db) as store:
             assert auth.account_names(store) == []
+
+
+def test_exposure_check_refuses_name_only_projects_off_loopback(store: Store) -> None:
+    with pytest.raises(auth.Unprotected, match="first visitor"):
+        auth.check_exposure(store, "0.0.0.0")  # no accounts: the first visitor becomes admin
+    store.upsert_annotator("root", role="admin", password_hash=auth.hash_password("pw"))
+    store.upsert_annotator("alice")
+    with pytest.raises(auth.Unprotected, match="'alice'.*--allow-no-passwords"):
+        auth.check_exposure(store, "0.0.0.0")
+    for address in ("127.0.0.1", "localhost", "::1", "127.0.1.1"):
+        auth.check_exposure(store, address)
+    auth.check_exposure(store, "0.0.0.0", allow_no_passwords=True)
+    store.set_annotator_active("alice", False)  # a disabled name-only account cannot sign in
+    auth.check_exposure(store, "10.0.0.5")
+    store.set_annotator_active("alice", True)
+    auth.set_project_password(store, auth.Account("root", "admin"), "team-secret")
+    auth.check_exposure(store, "0.0.0.0")
+
+
+def test_serve_on_a_public_address_refuses_a_name_only_project(tmp_path: Path) -> None:
+    db = tmp_path / "open.duckdb"
+    assert main(["--db", str(db), "user", "add", "admin", "--role", "admin"]) == 0
+    done = subprocess.run(
+        [sys.executable, "-m", "annotate_app.cli", "--db", str(db), "serve"]
+        + ["--address", "0.0.0.0", "--port", "1"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 1 and "Traceback" not in done.stderr
+    (line,) = done.stderr.strip().splitlines()
+    assert "refusing to serve on 0.0.0.0" in line and "'admin'" in line
+    with Store(db) as store:  # the refused server let go of the project
+        assert auth.account_names(store) == ["admin"]
+
+
+def test_demo_prints_its_accounts_and_says_they_have_no_password(tmp_path: Path, capsys) -> None:
+    assert main(["demo", "--no-serve", "--db", str(tmp_path / "demo.duckdb")]) == 0
+    out = capsys.readouterr().out
+    assert "demo accounts: admin (admin), alice (annotator), bob (annotator)" in out
+    assert "no password" in out

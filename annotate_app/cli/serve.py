@@ -10,6 +10,8 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
+from annotate_app import settings
+from annotate_app.accounts import auth
 from annotate_app.cli.support import CLIError, project_paths
 from annotate_app.config import DEMO_DIR, REPO_ROOT, ProjectPaths
 from annotate_app.ingest import ImportOptions, import_file
@@ -52,7 +54,7 @@ async def _lifespan(_app: object) -> AsyncIterator[None]:
         service.stop()
 
 
-def serve(paths: ProjectPaths, port: int, address: str) -> int:
+def serve(paths: ProjectPaths, port: int, address: str, allow_no_passwords: bool = False) -> int:
     """Open the project and hold it, then run the Streamlit server in this process until stopped.
 
     Holding the file from before the server listens means a second server, or a CLI writer, fails
@@ -60,7 +62,12 @@ def serve(paths: ProjectPaths, port: int, address: str) -> int:
     """
     from annotate_app import service
 
-    service.start(paths)  # ProjectLockedError (one line) when another process holds the file
+    services = service.start(paths)  # ProjectLockedError (one line) when another holds the file
+    try:  # a project anyone can enter by typing a name stays on loopback unless told otherwise
+        auth.check_exposure(services.store, address, allow_no_passwords)
+    except auth.Unprotected:
+        service.stop()
+        raise
     atexit.register(service.stop)  # a stop that skips the server's shutdown hook still checkpoints
     os.environ["ANNOTATE_DB"] = str(paths.db)
     os.environ["ANNOTATE_WORK_DIR"] = str(paths.work_dir)
@@ -76,7 +83,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     paths = project_paths(args)
     if not paths.db.exists():
         raise CLIError(f"no project at {paths.db}; run 'annotate --db {paths.db} init' first")
-    return serve(paths, args.port, args.address)
+    return serve(paths, args.port, args.address, args.allow_no_passwords)
 
 
 def create_demo(paths: ProjectPaths) -> None:
@@ -90,7 +97,9 @@ def create_demo(paths: ProjectPaths) -> None:
         for name, role in DEMO_ACCOUNTS:
             if store.get_annotator(name) is None:
                 store.upsert_annotator(name, role=role)
-        store.set_setting("guidelines", (DEMO_DIR / "guidelines.md").read_text(encoding="utf-8"))
+        settings.update(store, guidelines=(DEMO_DIR / "guidelines.md").read_text(encoding="utf-8"))
+    accounts = ", ".join(f"{name} ({role})" for name, role in DEMO_ACCOUNTS)
+    print(f"demo accounts: {accounts}; they have no password: sign in by typing the name")
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
@@ -98,12 +107,17 @@ def cmd_demo(args: argparse.Namespace) -> int:
     create_demo(paths)
     if args.no_serve:
         return 0
-    return serve(paths, args.port, args.address)
+    return serve(paths, args.port, args.address, args.allow_no_passwords)
 
 
 def _add_server_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--port", type=int, default=8501, help="port (default 8501)")
     p.add_argument("--address", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    p.add_argument(
+        "--allow-no-passwords",
+        action="store_true",
+        help="serve on a non-loopback address even if accounts sign in by name alone",
+    )
 
 
 def register(sub: argparse._SubParsersAction) -> None:
