@@ -1,7 +1,9 @@
 """Upload a file and import it through the same ingest code as ``annotate import``.
 
 Every row is validated first; the import happens only when the admin confirms a clean file, or
-explicitly chooses to import the valid rows and skip the rest.
+explicitly chooses to import the valid rows and skip the rest. The export sits here too, with the
+safe default: labels given by people only, and judge verdicts only when every judge has been
+measured against people.
 """
 
 from __future__ import annotations
@@ -13,6 +15,9 @@ import pandas as pd
 import streamlit as st
 
 from annotate_app import settings
+from annotate_app.analytics.agreement import judge_agreement
+from annotate_app.export.options import ExportOptions
+from annotate_app.export.preferences import export_bytes, preference_rows
 from annotate_app.ingest import (
     ImportOptions,
     IngestError,
@@ -22,9 +27,17 @@ from annotate_app.ingest import (
     parse_file,
 )
 from annotate_app.ingest.formats import FORMATS
+from annotate_app.labels.sources import PEOPLE
 from annotate_app.ui import common
 
 SHOWN_ERRORS = 500
+IMPORTED_KEY = (
+    "data-imported"  # the last import's report, shown after the rerun that refreshes counts
+)
+# A judge counts as measured once this many pairs carry both its verdict and people's decision: the
+# Wilson interval of its agreement is then about +-0.3 wide or narrower.
+MIN_MEASURED_PAIRS = 10
+EXPORT_CHOICES = {"dpo-jsonl": "JSONL (TRL / DPO)", "parquet": "Parquet", "hf": "HF dataset (zip)"}
 
 common.require_admin()
 store = common.store()
@@ -34,6 +47,16 @@ st.caption(
     f"{stats['prompts']} prompts · {stats['responses']} responses · {stats['pairs']} pairs "
     f"({stats['labeled_pairs']} labeled)"
 )
+_done = st.session_state.pop(IMPORTED_KEY, None)
+if _done is not None:
+    added, summary = _done
+    if added:
+        st.success(summary)
+    else:
+        st.info(
+            f"Already present: every prompt, response and pair of this file was imported before. "
+            f"({summary})"
+        )
 
 
 def _error_table(errors: list[RowError]) -> None:
@@ -81,4 +104,63 @@ if upload is not None:
         if go:
             options.skip_invalid = bool(errors)
             report = import_file(store, path, options)
-            st.success(report.summary())
+            st.session_state[IMPORTED_KEY] = (sum(report.added.values()), report.summary())
+            st.rerun()  # the counts at the top of the page include what was just added
+
+
+def _measured_judges() -> tuple[list[str], pd.DataFrame]:
+    """The judges with verdicts, and each one's agreement with people where it has been measured."""
+    judges = store.judge_ids()
+    measured = judge_agreement(store.overlap_votes())
+    return judges, measured[measured["n_pairs"] >= MIN_MEASURED_PAIRS]
+
+
+st.divider()
+st.subheader("Export")
+judges, measured = _measured_judges()
+unmeasured = sorted(set(judges) - set(measured["judge"]))
+include_ai = False
+if judges:
+    include_ai = st.toggle(
+        "Include AI judge verdicts",
+        key="data-export-ai",
+        disabled=bool(unmeasured),
+        help="Off: only labels from people (annotators, imported gold, adjudications). A judge is "
+        f"included only once it has been measured against people on {MIN_MEASURED_PAIRS}+ pairs.",
+    )
+    if unmeasured:
+        st.caption(
+            f"Judge verdicts stay out: {', '.join(unmeasured)} "
+            f"{'has' if len(unmeasured) == 1 else 'have'} not been measured against people on "
+            f"{MIN_MEASURED_PAIRS} pairs yet."
+        )
+    else:
+        st.caption(
+            " · ".join(
+                f"{r.judge}: agrees with people on {r.agreement:.0%} of {r.n_pairs} pairs"
+                for r in measured.itertuples()
+            )
+        )
+fmt_col, test_col = st.columns(2)
+export_fmt = fmt_col.selectbox(
+    "Format", list(EXPORT_CHOICES), format_func=EXPORT_CHOICES.get, key="data-export-fmt"
+)
+test_fraction = test_col.slider(
+    "Test split (share of prompts)", 0.0, 0.5, 0.0, 0.05, key="data-export-test"
+)
+export_options = ExportOptions(
+    source="all" if include_ai else PEOPLE, test_fraction=float(test_fraction)
+)
+export_rows = preference_rows(store, export_options)
+flagged = export_rows.dropped.get("flagged", 0)
+left_out = ", ".join(f"{n} {why}" for why, n in export_rows.dropped.items() if n)
+st.caption(
+    f"{sum(len(rows) for rows in export_rows.splits.values())} preference rows"
+    + (f"; left out {left_out}" if left_out else "")
+    + (" (flagged pairs come back after review)" if flagged else "")
+)
+if st.button("Prepare the download", key="data-export-prepare"):
+    data, name = export_bytes(store, export_fmt, export_options)
+    st.download_button(
+        f"Download {name}", data, file_name=name, key="data-export-download", type="primary"
+    )
