@@ -93,6 +93,11 @@ class Pool:
     test_y: np.ndarray
 
     @property
+    def folds(self) -> np.ndarray:
+        """0 or 1 per pair, from a hash of its id: the halves used for cross-fitting."""
+        return np.array([int(ids.digest("fold", p)[:8], 16) % 2 for p in self.frame["pair_id"]])
+
+    @property
     def annotators(self) -> int:
         return self.votes.shape[1]
 
@@ -357,6 +362,8 @@ def run_one(
         labeled = np.ones(n, bool)
         labels = np.where(human, paid, pool.judge_label)
     scored = labeled & ~np.isnan(reference)
+    points = _score(labels, reference)
+    fold = pool.folds
     n_human = int(human.sum())
     judge_calls = (
         0
@@ -377,6 +384,12 @@ def run_one(
         "reference": note,
         "verdict_only_judge": bool(only_verdicts),
         "scored_pairs": int(scored.sum()),
+        # per half of the pairs (a fixed hash split), so a policy chosen on one half can be scored
+        # on the other (cross-fitting)
+        "fold_accuracy": [
+            float(points[scored & (fold == k)].mean()) if (scored & (fold == k)).any() else None
+            for k in (0, 1)
+        ],
     }
 
 
