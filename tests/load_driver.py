@@ -1,10 +1,11 @@
 """Drive N annotators against a running `annotate serve` in real browser sessions, on loopback only.
 
 One chromium, one browser context per annotator (Playwright's async API), keyboard answers only. An
-answer counts as acknowledged when the page shows "Saved (label #N)": N is the committed event id,
-so after the server stops the caller can check every acknowledged id against DuckDB. Latency is
-measured in the page, from the keydown to the first DOM change that shows both the new pair and the
-acknowledgement. Every loop is bounded (submits per annotator, timeouts per press).
+answer counts as acknowledged when the label page's outbox gets the server's acknowledgement for its
+id, with the committed event id, so after the server stops the caller can check every acknowledged id
+against DuckDB. Latency is measured in the page, from the key press to that acknowledgement (the next
+pair is painted at the key press itself, from the page's buffer). Every loop is bounded (submits per
+annotator, timeouts per press).
 
 Used by tests/test_load.py, tests/test_durability.py and bench/bench_load.py.
 """
@@ -29,6 +30,7 @@ from pathlib import Path
 
 from annotate_app.annotation import assignment
 from annotate_app.ingest import import_file
+from annotate_app.settings import ProjectSettings
 from annotate_app.store import Store
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -43,7 +45,24 @@ LAUNCH_ARGS = [
 READY = "[data-testid='stApp'][data-test-script-state='notRunning']"
 KEYS = ("1", "2", "4", "5")
 
-# Resolves with what the next render showed: ms from the keydown, the new pair, the ack or error.
+# Resolves with the acknowledgement of the answer at history index n: ms from the press, and
+# status/event/message; null after the timeout.
+WAIT_ACK = r"""([n, timeoutMs]) => new Promise((resolve) => {
+  const page = window.__labelPage;
+  const done = () => {
+    const h = page.history[n];
+    if (!h || h.status === 'pending') return false;
+    document.removeEventListener('label-ack', done);
+    resolve({ms: h.ackedAt - h.pressedAt, status: h.status, event: h.event,
+             message: page.notice ? page.notice.text : null});
+    return true;
+  };
+  if (done()) return;
+  document.addEventListener('label-ack', done);
+  setTimeout(() => { document.removeEventListener('label-ack', done); resolve(null); }, timeoutMs);
+})"""
+
+# The floor app: resolves with what the next render showed, ms from the keydown.
 ARM = r"""([prevPair, prevAck, floor]) => {
   const main = document.querySelector("[data-testid='stMain']");
   window.__res = new Promise((resolve) => {
@@ -104,7 +123,7 @@ def pct(values: list[float], q: float) -> float:
 def answer_times(store: Store, names: list[str], answers: int) -> tuple[list[float], float]:
     """ms per answer (submit + next pair + progress, as the label fragment does) from one thread per
     name on one Store, and the wall time of the whole run."""
-    settings = assignment.LabelingSettings.load(store)
+    settings = ProjectSettings.load(store)
     times: list[float] = []
     lock = threading.Lock()
 
@@ -252,12 +271,11 @@ async def _one(
         if not floor:
             await page.get_by_label("Name").fill(who.name)
             await page.get_by_role("button", name="Sign in").click()
-            await page.get_by_text("left in your queue").wait_for(timeout=60000)
-            await page.wait_for_selector(READY, timeout=60000)
-            text = await page.locator("[data-testid='stMain']").text_content()
-            who.first_total = int(text.split("total ", 1)[1].split()[0].strip("*"))
-        else:
-            await page.get_by_text("PAIR-0-").wait_for(timeout=60000)
+            await page.get_by_test_id("label-progress").wait_for(timeout=60000)
+            who.first_total = int(await page.evaluate("window.__labelPage.progress.total"))
+            await _answer_loop(page, who, submits, think_s, press_timeout_s, halt, rng)
+            return
+        await page.get_by_text("PAIR-0-").wait_for(timeout=60000)
         prev_ack = None
         for i in range(submits):
             if halt.is_set():
@@ -288,6 +306,37 @@ async def _one(
             raise
     finally:
         await context.close()
+
+
+async def _answer_loop(page, who: Annotator, submits, think_s, press_timeout_s, halt, rng) -> None:
+    """Answer on the label page until ``submits``, an empty queue, a timeout or ``halt``; answers
+    still in the outbox at the end count as unanswered."""
+    try:
+        for i in range(submits):
+            if halt.is_set():
+                break
+            await asyncio.sleep(think_s * rng.uniform(0.5, 1.5))
+            if halt.is_set() or await page.evaluate("window.__labelPage.current") is None:
+                break  # stopped, or this annotator's queue is empty
+            n = await page.evaluate("window.__labelPage.history.length")
+            await page.keyboard.press(KEYS[i % len(KEYS)])
+            got = await page.evaluate(WAIT_ACK, [n, press_timeout_s * 1000])
+            if got is None:
+                break
+            who.latencies_ms.append(float(got["ms"]))
+            if got["status"] == "refused":
+                who.refused.append(got["message"] or "refused")
+            else:
+                who.acked.append(int(got["event"]))
+    finally:
+        try:
+            who.unanswered = int(
+                await page.evaluate(
+                    "window.__labelPage.history.filter((h) => h.status === 'pending').length"
+                )
+            )
+        except Exception:  # noqa: BLE001 - the page itself is gone; nothing was pending there
+            pass
 
 
 async def drive(

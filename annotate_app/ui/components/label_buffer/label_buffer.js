@@ -130,6 +130,9 @@ class LabelPage {
     if (h) {
       h.status = ack.status;
       h.event = ack.event;
+      h.ackedAt = performance.now();
+      // Tests and benchmarks wait on this instead of polling the page.
+      document.dispatchEvent(new CustomEvent("label-ack", { detail: ack }));
     }
     if (ack.status === "refused") {
       this.notice = { kind: "error", text: `Not saved: ${ack.message}` };
@@ -199,7 +202,7 @@ class LabelPage {
       if (Object.keys(picked).length) item.aspects = picked;
     }
     this.back = this.back.filter((x) => x !== id);
-    this.history.push({ item, status: "pending" });
+    this.history.push({ item, status: "pending", pressedAt: performance.now() });
     this.outbox.push(item);
     this.persist();
     this.notice = null;
