@@ -13,6 +13,7 @@ Used by tests/test_load.py, tests/test_durability.py and bench/bench_load.py.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import random
@@ -329,14 +330,13 @@ async def _answer_loop(page, who: Annotator, submits, think_s, press_timeout_s, 
             else:
                 who.acked.append(int(got["event"]))
     finally:
-        try:
+        # A page that is itself gone had nothing pending to count.
+        with contextlib.suppress(Exception):
             who.unanswered = int(
                 await page.evaluate(
                     "window.__labelPage.history.filter((h) => h.status === 'pending').length"
                 )
             )
-        except Exception:  # noqa: BLE001 - the page itself is gone; nothing was pending there
-            pass
 
 
 async def drive(
