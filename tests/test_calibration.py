@@ -163,3 +163,21 @@ def test_refresh_fits_once_enough_pairs_then_every_n(gold):
     add_verdicts(store, dict(list(verdicts.items())[8:]))
     assert refresh_calibrations(store, config) == {}
     assert store.judge_calibrations(JUDGE)["n_pairs"].tolist() == [6, 8]
+
+
+def test_routing_reads_the_stored_map(gold):
+    from annotate_app.routing.calibration import JudgeCalibration
+
+    store, labels = gold
+    verdicts = _noisy_verdicts(labels, seed=1)
+    add_verdicts(store, verdicts)
+    assert not JudgeCalibration.from_store(store).fitted  # nothing stored: own confidence
+    version = refit_calibration(store, JUDGE, "platt")
+    calibration = JudgeCalibration.from_store(store)
+    assert f"v{version} platt on 10" in calibration.describe()
+    pair_ids = list(verdicts)
+    p_a = np.array([verdicts[p] for p in pair_ids])
+    stored = latest_calibration_map(store, JUDGE)
+    got = calibration.p_right(p_a, np.ones(len(p_a)), pair_ids=pd.Index(pair_ids))
+    assert got == pytest.approx(stored.p_agree(p_a))
+    assert calibration.agreement == judge_report(store)[JUDGE]["agreement"]

@@ -91,6 +91,7 @@ def test_cli_judges_and_reports(gold_store, capsys):
         assert "judged 10 pairs" in capsys.readouterr().out
         assert main(args) == 0
         assert "nothing to judge" in capsys.readouterr().out
+    # the judge job stored v1 itself (its verdicts met the gold labels); --fit adds v2
     assert main(["--db", db, "judge-report", "--fit", "platt"]) == 0
     out = capsys.readouterr().out
-    assert "stored platt calibration v1" in out and "openai:m@" in out
+    assert "stored platt calibration v2" in out and "openai:m@" in out
