@@ -16,7 +16,8 @@ import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from annotate_app.accounts import auth
-from annotate_app.annotation.assignment import stored_choice
+from annotate_app.annotation import answers
+from annotate_app.annotation.assignment import left_side_for, stored_choice
 from annotate_app.config import REPO_ROOT
 from annotate_app.ingest import import_file
 from annotate_app.store import Store
@@ -66,15 +67,18 @@ def _button(at: AppTest, label: str):
     return next(b for b in at.button if b.label == label)
 
 
-def _shown(at: AppTest) -> tuple[str, str]:
-    """(left text, right text) as the page shows them."""
-    texts = [m.value for m in at.markdown if m.value.startswith(("alpha", "beta"))]
-    assert len(texts) == 2, texts
-    return texts[0], texts[1]
+def _label_page(at: AppTest) -> dict:
+    """What the label page's component was sent: the buffer, progress and acknowledgements."""
+    found = at.get("bidi_component")
+    assert len(found) == 1, "the label page is one component"
+    return json.loads(found[0].proto.json)
 
 
-def _progress(at: AppTest) -> str:
-    return at.get("progress")[0].proto.text
+def _record(at: AppTest, annotator: str, *items: dict) -> list[dict]:
+    """Answers as the page's outbox sends them, through the code its sync callback runs."""
+    acks = answers.record(_app_store(), annotator, list(items))
+    at.run()
+    return [a.as_dict() for a in acks]
 
 
 def test_sign_in_refuses_unknown_names(app_db: Path) -> None:
@@ -84,42 +88,47 @@ def test_sign_in_refuses_unknown_names(app_db: Path) -> None:
     assert [t.value for t in at.title] == ["Sign in"]
 
 
-def test_label_undo_skip_and_empty_queue(app_db: Path) -> None:
+def test_label_page_buffer_progress_undo_and_empty_queue(app_db: Path) -> None:
     at = sign_in("alice")
     assert not at.exception
-    left, _ = _shown(at)
-    assert "left in your queue" in _progress(at)
-    _button(at, "A much better").click().run()
-    assert not at.exception
+    page = _label_page(at)
+    assert len(page["pairs"]) == 3 and page["progress"] == {"today": 0, "total": 0, "left": 3}
+    first = page["pairs"][0]
     store = _app_store()
+    pair = store.get_pair(first["id"])
+    shown_left = pair["text_a"] if first["side"] == "a" else pair["text_b"]
+    assert first["left"] == f"<p>{shown_left}</p>\n", "left is what this annotator sees as A"
+    assert first["side"] == left_side_for(first["id"], "alice"), "blind sides are stored per pair"
+
+    label = {"cid": "cid-first-1", "kind": "label", "pair": first["id"], "side": first["side"]}
+    assert _record(at, "alice", {**label, "choice": 2})[0]["status"] == "saved"
     event = store.label_events("alice").iloc[-1]
-    pair = store.get_pair(event["pair_id"])
-    shown_side = "a" if pair["text_a"] == left else "b"
-    assert event["left_side"] == shown_side
-    assert event["choice"] == stored_choice(2, shown_side)
-    assert "Saved" in _progress(at) and "total **1**" in _progress(at)
+    assert (
+        event["choice"] == stored_choice(2, first["side"]) and event["left_side"] == first["side"]
+    )
+    page = _label_page(at)
+    assert first["id"] not in [p["id"] for p in page["pairs"]]
+    assert page["progress"]["total"] == 1 and page["progress"]["left"] == 2 == len(page["pairs"])
 
-    second = _shown(at)
-    assert second[0] != left and second[1] != left
-    _button(at, "Undo last").click().run()
-    assert _shown(at)[0] == left, "undo brings the pair back in the same order"
-    assert list(store.label_events("alice")["kind"]) == ["label", "undo"]
-    at.text_input(key=f"rationale-{event['pair_id']}").input("clearer")
-    _button(at, "B better").click().run()
-    relabel = store.label_events("alice").iloc[-1]
-    assert relabel["choice"] == stored_choice(-1, shown_side)
-    assert relabel["rationale"] == "clearer"
-
-    assert _shown(at) == second, "the pair held before the undo is still next"
-    _button(at, "Skip").click().run()
-    _button(at, "Both bad").click().run()
+    _record(at, "alice", {"cid": "cid-undo-01", "kind": "undo", "undoes": "cid-first-1"})
+    page = _label_page(at)
+    assert page["pairs"][0]["id"] == first["id"], "undo brings the pair back first"
+    assert page["progress"] == {"today": 0, "total": 0, "left": 3}
+    second, third = page["pairs"][1:]
+    _record(
+        at,
+        "alice",
+        {**label, "cid": "cid-again-1", "choice": -1, "rationale": "clearer"},
+        {"cid": "cid-skip-01", "kind": "skip", "pair": second["id"], "side": second["side"]},
+        {"cid": "cid-bad-001", "kind": "label", "pair": third["id"], "side": third["side"],
+         "both_bad": True},
+    )  # fmt: skip
     assert not at.exception
     assert list(store.label_events("alice")["kind"]) == ["label", "undo", "label", "skip", "label"]
-    assert bool(store.label_events("alice").iloc[-1]["both_bad"])
-
-    assert "done" in at.success[0].value
-    assert any("Ask an admin" in m.value for m in at.markdown)
-    assert _button(at, "A better").disabled and not _button(at, "Undo last").disabled
+    assert store.label_events("alice").iloc[2]["rationale"] == "clearer"
+    page = _label_page(at)
+    assert page["pairs"] == [] and page["progress"]["left"] == 0
+    assert "Ask an admin" in page["empty_hint"]
 
 
 def test_annotators_never_see_admin_pages(app_db: Path) -> None:
@@ -176,10 +185,11 @@ def test_aspects_and_guidelines_show_when_enabled(app_db: Path) -> None:
     store.set_setting("guidelines", "Prefer **honest** answers.")
     at = sign_in("alice")
     assert any("honest" in m.value for m in at.expander[0].markdown)
-    controls = at.get("button_group")
-    assert len(controls) == 3
-    controls[2].set_value("A").run()
-    _button(at, "Tie").click().run()
+    page = _label_page(at)
+    assert page["aspects"] == ["helpfulness", "harmlessness", "honesty"]
+    first = page["pairs"][0]
+    item = {"cid": "cid-aspect-1", "kind": "label", "pair": first["id"], "side": first["side"]}
+    _record(at, "alice", {**item, "choice": 0, "aspects": {"honesty": 1}})  # shown A is honest
     assert not at.exception
     event = store.label_events("alice").iloc[-1]
     assert json.loads(event["aspects"]) == {"honesty": 1 if event["left_side"] == "a" else -1}
@@ -196,7 +206,7 @@ def test_page_specs_take_scripts_or_lazy_functions() -> None:
 
 def test_disabled_or_idle_sessions_are_signed_out(app_db: Path) -> None:
     at = sign_in("alice")
-    assert "left in your queue" in _progress(at)
+    assert _label_page(at)["progress"]["left"] == 3
     auth.set_active(_app_store(), auth.Account("boss", "admin"), "alice", False)
     at.run()
     assert [t.value for t in at.title] == ["Sign in"], "disabling ends the session at once"
@@ -249,7 +259,7 @@ def test_an_invite_link_creates_an_account_once(app_db: Path) -> None:
     at.text_input[1].input("pw-newbie")
     at.button[0].click().run()
     assert not at.exception
-    assert "left in your queue" in _progress(at)
+    assert _label_page(at)["progress"]["left"] == 3
     assert _app_store().get_annotator("newbie")["role"] == "annotator"
     again = AppTest.from_file(APP, default_timeout=30)
     again.query_params["invite"] = token
