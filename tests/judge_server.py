@@ -120,3 +120,36 @@ class JudgeServer:
     def __exit__(self, *exc: object) -> None:
         self.httpd.shutdown()
         self.httpd.server_close()
+
+
+def run_batch(server: JudgeServer, requests: str, results: str, broken: dict | None = None) -> None:
+    """Answer an OpenAI Batch API request file through this server, as the Batch API would, into a
+    results file. ``broken``: custom_id -> "error" (the API failed it), "status" (HTTP 500 body)
+    or "missing" (no line at all)."""
+    import urllib.request
+    from pathlib import Path
+
+    broken = broken or {}
+    lines = []
+    for n, raw in enumerate(Path(requests).read_text(encoding="utf-8").splitlines()):
+        req = json.loads(raw)
+        cid = req["custom_id"]
+        what = broken.get(cid)
+        if what == "missing":
+            continue
+        if what == "error":
+            lines.append({"id": f"r{n}", "custom_id": cid, "response": None,
+                          "error": {"code": "server_error", "message": "failed"}})  # fmt: skip
+            continue
+        http = urllib.request.Request(
+            server.url + req["url"],
+            data=json.dumps(req["body"]).encode(),
+            headers={"Content-Type": "application/json"},
+            method=req["method"],
+        )
+        with urllib.request.urlopen(http, timeout=10) as resp:
+            body = json.loads(resp.read())
+        status = 500 if what == "status" else 200
+        lines.append({"id": f"r{n}", "custom_id": cid,
+                      "response": {"status_code": status, "body": body}, "error": None})  # fmt: skip
+    Path(results).write_text("".join(json.dumps(x) + "\n" for x in lines), encoding="utf-8")

@@ -1,4 +1,5 @@
-"""``annotate judge`` (label pairs with an AI judge, as a job) and ``annotate judge-report``."""
+"""``annotate judge`` (label pairs with an AI judge, as a job, or write a Batch API request file),
+``annotate import-batch`` and ``annotate judge-report``."""
 
 from __future__ import annotations
 
@@ -33,6 +34,8 @@ def cmd_judge(args: argparse.Namespace) -> int:
     elif args.timeout != DEFAULT_TIMEOUT or args.retries != DEFAULT_RETRIES:
         raise CLIError("--timeout and --retries apply to openai:URL judges only")
     spec = JudgeSpec.parse(args.judge, model=args.model, **options)
+    if args.batch_out:
+        return _write_batch(args, spec)
     config = JudgeJobConfig(pairs=args.pairs, limit=args.limit, chunk_size=args.chunk_size)
     with open_store(args) as store:
         runner = JobRunner(store)
@@ -61,6 +64,40 @@ def cmd_judge(args: argparse.Namespace) -> int:
         f"judged {result.get('judged', 0)} pairs with {spec.judge_id}"
         + (f"; {result['unusable']} gave no usable verdict" if result.get("unusable") else "")
     )
+    return 0
+
+
+def _write_batch(args: argparse.Namespace, spec: JudgeSpec) -> int:
+    from annotate_app.judge.batch import write_requests
+
+    if spec.kind != "openai":
+        raise CLIError("--batch-out needs an openai:URL judge and --model")
+    with open_store(args) as store:
+        n = write_requests(store, spec, args.batch_out, args.pairs, args.limit)
+    print(
+        f"wrote {2 * n} requests ({n} pairs, both orders) for {spec.judge_id} to {args.batch_out}; "
+        "submit it to the Batch API, then 'annotate import-batch RESULTS --judge ... --model ...'"
+    )
+    return 0
+
+
+def cmd_import_batch(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from annotate_app.judge.batch import read_results
+
+    if not Path(args.results).is_file():
+        raise CLIError(f"{args.results}: no such file")
+    spec = JudgeSpec.parse(args.judge, model=args.model)
+    if spec.kind != "openai":
+        raise CLIError("import-batch reads the results of an openai:URL judge (with --model)")
+    with open_store(args) as store:
+        report = read_results(store, spec, args.results)
+    print(f"{spec.judge_id}: {report.summary()}")
+    for problem in report.problems[:20]:
+        print(f"  {problem}")
+    if len(report.problems) > 20:
+        print(f"  ... {len(report.problems) - 20} more")
     return 0
 
 
@@ -130,7 +167,21 @@ def register(sub: argparse._SubParsersAction) -> None:
         metavar="N",
         help=f"openai judges: retries after a timeout or 5xx, with backoff (default {DEFAULT_RETRIES})",
     )
+    p.add_argument(
+        "--batch-out",
+        metavar="REQUESTS.jsonl",
+        help="openai judges: write an OpenAI Batch API request file (both orders) instead of "
+        "judging now",
+    )
     p.set_defaults(handler=cmd_judge)
+
+    p = sub.add_parser(
+        "import-batch", help="store the verdicts of an OpenAI Batch API results file"
+    )
+    p.add_argument("results", metavar="RESULTS.jsonl")
+    p.add_argument("--judge", required=True, metavar="openai:URL", help="the judge the batch ran")
+    p.add_argument("--model", required=True, help="the model the batch ran")
+    p.set_defaults(handler=cmd_import_batch)
 
     p = sub.add_parser("judge-report", help="how far each AI judge agrees with human labels")
     p.add_argument("--json", action="store_true", help="print the figures as JSON")

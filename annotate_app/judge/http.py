@@ -81,7 +81,9 @@ class HttpJudge:
             verdict.latency_s = time.perf_counter() - t0
         return verdict
 
-    def _body(self, messages: list[dict]) -> bytes:
+    def request_body(self, messages: list[dict]) -> dict:
+        """The chat-completions request for one comparison: what is posted, and what a Batch API
+        request line carries."""
         body = {
             "model": self.config.model,
             "messages": messages,
@@ -90,7 +92,10 @@ class HttpJudge:
         }
         if self._logprobs:
             body |= {"logprobs": True, "top_logprobs": self.config.top_logprobs}
-        return json.dumps(body).encode("utf-8")
+        return body
+
+    def _body(self, messages: list[dict]) -> bytes:
+        return json.dumps(self.request_body(messages)).encode("utf-8")
 
     def _post_with_retries(self, messages: list[dict]) -> dict | None:
         last = ""
