@@ -25,12 +25,13 @@ import threading
 from dataclasses import dataclass
 
 from annotate_app.accounts import auth
+from annotate_app.accounts.sessions import SessionBook
 from annotate_app.active.select import ActiveConfig
 from annotate_app.annotation import assignment
-from annotate_app.annotation.assignment import LabelingSettings
 from annotate_app.config import ProjectPaths
 from annotate_app.jobs import JobRunner
 from annotate_app.reward.jobs import maybe_start_training
+from annotate_app.settings import ProjectSettings
 from annotate_app.store import Store
 from annotate_app.store import backup_files as backup
 
@@ -50,7 +51,8 @@ class ServiceConfig:
 
 
 class Services:
-    """The project file, the job runner and the sign-in guard of one server process."""
+    """The project file, the job runner, the sign-in guard and the session tokens of one server
+    process."""
 
     def __init__(self, paths: ProjectPaths, config: ServiceConfig | None = None) -> None:
         self.config = config or ServiceConfig()
@@ -69,6 +71,7 @@ class Services:
         for job_id, what in self.runner.adopted:
             log.info("job %s of a stopped process: %s", job_id, what)
         self.guard = auth.SignInGuard()
+        self.sessions = SessionBook()
         self._stop = threading.Event()
         self._closed = False
         self._thread = threading.Thread(target=self._serve, name="app-services", daemon=True)
@@ -99,7 +102,7 @@ class Services:
 
     def _maybe_retrain(self) -> None:
         """Close the loop: enough new labels start one training job (debounced by the job itself)."""
-        every = LabelingSettings.load(self.store).retrain_every
+        every = ProjectSettings.load(self.store).retrain_every
         if every > 0:
             maybe_start_training(self.store, self.runner, ActiveConfig(retrain_every=every))
 

@@ -75,7 +75,10 @@ def serve(paths: ProjectPaths, port: int, address: str, allow_no_passwords: bool
     import streamlit as st
 
     sys.argv = [str(APP), "--db", str(paths.db)]  # the page scripts read --db from here
-    st.App(str(APP), lifespan=_lifespan).run(config=server_settings(port, address))
+    from annotate_app.ui import session_cookie
+
+    app = st.App(str(APP), lifespan=_lifespan, routes=session_cookie.routes())
+    app.run(config=server_settings(port, address))
     return 0
 
 

@@ -47,10 +47,21 @@ PAGES = (
 SIGN_IN = PageSpec("views/sign_in.py", "Sign in", ":material/login:", "")
 
 
+def _signed_out() -> st.Page:
+    """Every page's URL shows the sign-in page to a signed-out visitor, so a deep link (``/routing``)
+    keeps its URL through the sign-in and opens its page right after it."""
+    sign_in = SIGN_IN.build(default=True)
+    stand_ins = [
+        st.Page(SIGN_IN.target(), title=SIGN_IN.title, icon=SIGN_IN.icon, url_path=path)
+        for path in {spec.build().url_path for spec in PAGES} - {sign_in.url_path}
+    ]
+    return st.navigation([sign_in, *sorted(stand_ins, key=lambda p: p.url_path)], position="hidden")
+
+
 def navigation() -> st.Page:
     who = common.account()
     if who is None:
-        return st.navigation([SIGN_IN.build(default=True)], position="hidden")
+        return _signed_out()
     sections: dict[str, list[st.Page]] = {}
     for spec in PAGES:
         if spec.admin and not who.is_admin:
@@ -59,6 +70,7 @@ def navigation() -> st.Page:
     with st.sidebar:
         st.caption(f"Signed in as **{who.name}** ({who.role})")
         st.button("Sign out", on_click=common.sign_out, key="sign-out")
+        common.hand_over_session_cookie()
     return st.navigation(sections)
 
 

@@ -28,6 +28,8 @@ from annotate_app.accounts.auth import Account
 from annotate_app.config import ProjectPaths
 from annotate_app.service import Services
 from annotate_app.store import Store
+from annotate_app.ui import session_cookie
+
 
 def _db_argument() -> str:
     """The project file this server serves. Pages ask for it several times per rerun, and parsing
@@ -64,13 +66,17 @@ def store() -> Store:
 
 def account() -> Account | None:
     """The signed-in account as the project has it now, or None (and signed out) when the account
-    was disabled or the session sat idle past the project's timeout."""
+    was disabled or the session sat idle past the project's timeout.
+
+    A new browser session (a reload, a deep link in a new tab) is signed in again from its session
+    cookie when the token is valid and not revoked (``ui/session_cookie.py``)."""
     who = st.session_state.get("account")
+    idle_s = auth.idle_minutes(store()) * 60
     if who is None:
-        return None
+        return _from_cookie(idle_s)
     now = time.monotonic()
     last = st.session_state.get("last_seen", now)
-    if now - last > auth.idle_minutes(store()) * 60:
+    if now - last > idle_s:
         sign_out("You were signed out after a period of inactivity.")
         return None
     current = auth.current_account(store(), who)
@@ -79,15 +85,49 @@ def account() -> Account | None:
         return None
     st.session_state["account"] = current
     st.session_state["last_seen"] = now
+    services().sessions.check(st.session_state.get("session_token"), idle_s)  # seen now
+    return current
+
+
+def _from_cookie(idle_s: float) -> Account | None:
+    token = session_cookie.browser_token()
+    claim = services().sessions.check(token, idle_s)
+    if claim is None:
+        return None
+    current = auth.current_account(store(), Account(claim.name, "annotator"))
+    if current is None:  # disabled since: the token dies with the account
+        services().sessions.revoke(token)
+        return None
+    st.session_state["account"] = current
+    st.session_state["last_seen"] = time.monotonic()
+    st.session_state["session_token"] = token
     return current
 
 
 def signed_in(who: Account) -> None:
+    """Start a signed-in session; the browser gets its session cookie on the next page run."""
     st.session_state["account"] = who
     st.session_state["last_seen"] = time.monotonic()
+    book = services().sessions
+    token = book.issue(who.name)
+    st.session_state["session_token"] = token
+    st.session_state["session_grant"] = book.grant(token)
+
+
+def hand_over_session_cookie() -> None:
+    """Until the browser has fetched its cookie, keep the invisible image that fetches it."""
+    code = st.session_state.get("session_grant")
+    if code is None:
+        return
+    if services().sessions.pending(code):
+        session_cookie.hand_over(code)
+    else:
+        st.session_state.pop("session_grant", None)
 
 
 def sign_out(reason: str | None = None) -> None:
+    """End the session here and revoke its token, so a reload does not sign back in."""
+    services().sessions.revoke(st.session_state.get("session_token"))
     st.session_state.clear()
     if reason:
         st.session_state["signed_out_because"] = reason
