@@ -1,4 +1,6 @@
-"""The HH split on the real shared file: 2,000 pairs, gold labels, and correct context turns."""
+"""The HH split on the real shared file: 2,000 rows give 1,996 pairs (4 rows have an empty reply),
+gold labels, correct context turns, and strictly alternating roles (4 rows had a role twice in a
+row, merged)."""
 
 from __future__ import annotations
 
@@ -18,6 +20,8 @@ def hh_store(store: Store, hh_file: Path) -> Store:
     report = import_file(store, hh_file)
     assert (report.format, report.file_type, report.rows) == ("hh", "jsonl", 2000)
     assert report.skipped == []
+    assert (report.dropped_blank, report.merged_role_runs) == (4, 4)
+    assert "dropped 4 rows with an empty response" in report.summary()
     return store
 
 
@@ -27,7 +31,8 @@ def raw_rows(hh_file: Path) -> list[dict]:
 
 
 def squash(text: str) -> str:
-    return re.sub(r"\s+", " ", text).strip()
+    """Whitespace-normalised text without role markers (merged role runs lose a marker)."""
+    return re.sub(r"\s+", " ", re.sub(r"\n\n(Human|Assistant):", " ", text)).strip()
 
 
 def dialogue(turns: list[dict], reply: str) -> str:
@@ -38,13 +43,16 @@ def dialogue(turns: list[dict], reply: str) -> str:
 
 def test_counts(hh_store: Store) -> None:
     stats = hh_store.stats()
-    assert stats["pairs"] == 2000
-    assert stats["responses"] == 4000
-    assert stats["labels"] == {"human": 0, "ai": 0, "import": 2000}
-    assert stats["labeled_pairs"] == 2000
-    # Every prompt is a conversation that ends with the human's turn.
+    assert stats["pairs"] == 1996
+    assert stats["responses"] == 3992
+    assert stats["labels"]["import"] == 1996
+    assert stats["labeled_pairs"] == 1996
+    # Every prompt is a conversation that ends with the human's turn, roles alternating.
     frame = hh_store.pairs_frame()
     assert all(json.loads(t)[-1]["role"] == "user" for t in frame["turns"])
+    for turns in frame["turns"].map(json.loads):
+        roles = [t["role"] for t in turns]
+        assert all(a != b for a, b in zip(roles, roles[1:], strict=False)), roles
     assert (frame["n_turns"] > 1).sum() > 1000  # most harmless-base dialogues are multi-turn
 
 
@@ -81,7 +89,12 @@ def test_every_pair_rebuilds_its_dialogues(hh_store: Store, hh_file: Path) -> No
         turns = json.loads(r.turns)
         chosen, rejected = (r.text_a, r.text_b) if labels[r.pair_id] > 0 else (r.text_b, r.text_a)
         rebuilt.add((squash(dialogue(turns, chosen)), squash(dialogue(turns, rejected))))
-    original = {(squash(r["chosen"]), squash(r["rejected"])) for r in raw_rows(hh_file)}
+    original = {
+        (squash(r["chosen"]), squash(r["rejected"]))
+        for r in raw_rows(hh_file)
+        if not any(r[k].rstrip().endswith("Assistant:") for k in ("chosen", "rejected"))
+    }
+    assert len(original) == 1996
     assert rebuilt == original
 
 
