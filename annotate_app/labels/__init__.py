@@ -23,5 +23,6 @@ The rule
 - **Whose votes:** the outcome is taken over one group of voters at a time: one source, or the
   people (``HUMAN_SOURCES``: annotators here, imported labels and adjudications), who are the
   reference that judges and the reward model are measured against. Gold is the outcome of the
-  imported votes alone.
+  imported votes alone. For the export, an adjudicated vote settles its pair: it is the pair's only
+  vote there (``adjudication.final_votes``); every agreement figure still sees all votes.
 """

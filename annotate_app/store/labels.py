@@ -1,4 +1,4 @@
-"""Append-only label events and the reads built on them (current labels, export rows)."""
+"""Append-only label events and the reads built on them (current labels, skipped pairs)."""
 
 from __future__ import annotations
 
@@ -125,23 +125,3 @@ class LabelStore(StoreBase):
                     [sources, sources],
                 )
             )[0]
-
-    def export_rows(self, sources: list[str]) -> pd.DataFrame:
-        """One row per pair labeled by the chosen sources: votes pooled across those sources.
-
-        The aggregate is the mean choice (positive: A wins) over every current label; the outcome is
-        its sign, so ties and pairs whose labels cancel out can be reported and left out.
-        """
-        with self.cursor() as cur:
-            return cur.execute(
-                "WITH l AS (SELECT * FROM current_labels WHERE kind = 'label' "
-                "  AND source IN (SELECT unnest(?::VARCHAR[]))), "
-                "agg AS (SELECT pair_id, count(*) AS n_labels, "
-                "  count(*) FILTER (WHERE both_bad) AS n_both_bad, "
-                "  avg(choice) AS mean_choice, list(DISTINCT source ORDER BY source) AS sources, "
-                "  list(DISTINCT annotator ORDER BY annotator) AS annotators, "
-                "  avg(p_a) AS judge_p_a FROM l GROUP BY pair_id) "
-                "SELECT agg.*, t.turns, t.n_turns, t.text_a, t.text_b, t.model_a, t.model_b "
-                "FROM agg JOIN pair_texts t USING (pair_id) ORDER BY agg.pair_id",
-                [sources],
-            ).df()
