@@ -78,6 +78,10 @@ class ProjectSettings:
 
             JudgeTemplate.from_setting(self.judge_template)  # TemplateError names the part
 
+    @classmethod
+    def load(cls, store: Store) -> ProjectSettings:
+        return load(store)
+
     def read_limits(self) -> ReadLimits:
         return ReadLimits(
             max_bytes=self.import_max_bytes,

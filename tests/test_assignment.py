@@ -13,9 +13,10 @@ import pytest
 from annotate_app.accounts import auth
 from annotate_app.analytics import agreement
 from annotate_app.annotation import assignment as queue
-from annotate_app.annotation.assignment import LabelingSettings, left_side_for, stored_choice
+from annotate_app.annotation.assignment import left_side_for, stored_choice
 from annotate_app.annotation.dispatcher import LeaseLost
 from annotate_app.ingest import import_file
+from annotate_app.settings import ProjectSettings
 from annotate_app.store import Store
 
 ADMIN = auth.Account("root", "admin")
@@ -46,8 +47,8 @@ def project(store: Store, tmp_path: Path) -> Store:
     return store
 
 
-def _settings(**kw) -> LabelingSettings:
-    return LabelingSettings(**kw)
+def _settings(**kw) -> ProjectSettings:
+    return ProjectSettings(**kw)
 
 
 def _gold_ids(store: Store) -> set[str]:
@@ -55,7 +56,7 @@ def _gold_ids(store: Store) -> set[str]:
     return set(events.loc[events["source"] == "import", "pair_id"])
 
 
-def _label_all(store: Store, annotator: str, settings: LabelingSettings) -> list[str]:
+def _label_all(store: Store, annotator: str, settings: ProjectSettings) -> list[str]:
     got = []
     while (a := queue.next_assignment(store, annotator, settings)) is not None:
         got.append(a.pair_id)
@@ -254,13 +255,13 @@ def test_progress_counts(project: Store) -> None:
 
 
 def test_settings_round_trip_and_validation(project: Store) -> None:
-    new = LabelingSettings(overlap_k=3, gold_fraction=0.1, aspects_enabled=True, guidelines="# Hi")
+    new = ProjectSettings(overlap_k=3, gold_fraction=0.1, aspects_enabled=True, guidelines="# Hi")
     new.save(project, ADMIN)
-    assert LabelingSettings.load(project) == new
+    assert ProjectSettings.load(project) == new
     with pytest.raises(ValueError, match="overlap_k"):
-        LabelingSettings(overlap_k=0).save(project, ADMIN)
+        ProjectSettings(overlap_k=0).save(project, ADMIN)
     with pytest.raises(ValueError, match="gold_fraction"):
-        LabelingSettings(gold_fraction=1.5).save(project, ADMIN)
+        ProjectSettings(gold_fraction=1.5).save(project, ADMIN)
     with pytest.raises(auth.NotAllowed):
         new.save(project, auth.Account("alice", "annotator"))
 

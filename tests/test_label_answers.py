@@ -11,8 +11,9 @@ import pytest
 
 from annotate_app.annotation import answers
 from annotate_app.annotation import assignment as queue
-from annotate_app.annotation.assignment import LabelingSettings, stored_choice
+from annotate_app.annotation.assignment import stored_choice
 from annotate_app.ingest import import_file
+from annotate_app.settings import ProjectSettings
 from annotate_app.store import Store
 
 N_PAIRS = 12
@@ -41,7 +42,7 @@ def _human_labels(store: Store) -> int:
 
 
 def test_buffer_holds_k_distinct_leased_pairs_and_tops_up(project: Store) -> None:
-    s = LabelingSettings()
+    s = ProjectSettings()
     mine = queue.held_pairs(project, "alice", s, k=4)
     assert len({p for p, _ in mine}) == 4
     assert queue.held_pairs(project, "alice", s, k=4) == mine, "the same buffer on every call"
@@ -58,7 +59,7 @@ def test_buffer_holds_k_distinct_leased_pairs_and_tops_up(project: Store) -> Non
 
 
 def test_resent_outbox_records_each_answer_once(project: Store) -> None:
-    s = LabelingSettings()
+    s = ProjectSettings()
     (p1, s1), (p2, s2) = queue.held_pairs(project, "alice", s, k=2)
     outbox = [
         _label("cid-one-1", p1, s1, 2, rationale="clear", latency_ms=1234),
@@ -77,7 +78,7 @@ def test_resent_outbox_records_each_answer_once(project: Store) -> None:
 
 
 def test_the_same_answer_from_two_threads_is_recorded_once(project: Store) -> None:
-    s = LabelingSettings()
+    s = ProjectSettings()
     (pair, side), *_ = queue.held_pairs(project, "alice", s, k=1)
     item = [_label("cid-race-1", pair, side)]
     acks: list = []
@@ -94,7 +95,7 @@ def test_the_same_answer_from_two_threads_is_recorded_once(project: Store) -> No
 
 
 def test_undo_by_client_id_reopens_the_pair_first(project: Store) -> None:
-    s = LabelingSettings()
+    s = ProjectSettings()
     buffer = queue.held_pairs(project, "alice", s, k=3)
     (p1, s1), (p2, s2) = buffer[:2]
     answers.record(
@@ -111,7 +112,7 @@ def test_undo_by_client_id_reopens_the_pair_first(project: Store) -> None:
 
 
 def test_flag_records_the_flag_and_moves_on(project: Store) -> None:
-    s = LabelingSettings()
+    s = ProjectSettings()
     (pair, side), *_ = queue.held_pairs(project, "alice", s, k=2)
     item = {"cid": "cid-flag-01", "kind": "flag", "pair": pair, "side": side, "reason": "unsafe"}
     item["note"] = "  contains a slur "
@@ -145,7 +146,7 @@ def test_malformed_answers_are_refused_with_the_field(
 def test_expired_lease_taken_by_another_is_refused_not_retried(project: Store) -> None:
     import datetime as dt
 
-    s = LabelingSettings(lease_minutes=1)
+    s = ProjectSettings(lease_minutes=1)
     long_ago = dt.datetime.now() - dt.timedelta(minutes=5)
     (pair, side), *_ = queue.held_pairs(project, "alice", s, k=1, now=long_ago)
     assert queue.held_pairs(project, "bob", s, k=1)[0][0] == pair, "the lapsed lease is free again"

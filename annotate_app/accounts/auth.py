@@ -22,16 +22,14 @@ from dataclasses import dataclass, field
 
 import bcrypt
 
+from annotate_app import settings
 from annotate_app.accounts import names
 from annotate_app.store import Store
 
 ROLES = ("admin", "annotator")
-PROJECT_PASSWORD_KEY = "project_password_hash"
-IDLE_MINUTES_KEY = "session_idle_minutes"
 INVITE_PREFIX = "invite:"
 MAX_NAME = 64
 MAX_PASSWORD = 72  # bcrypt reads at most 72 bytes; longer ones are refused rather than truncated
-DEFAULT_IDLE_MINUTES = 60
 
 
 class AuthError(Exception):
@@ -90,7 +88,7 @@ def check_new_name(store: Store, name: str) -> str:
 
 
 def project_password_set(store: Store) -> bool:
-    return bool(store.get_setting(PROJECT_PASSWORD_KEY))
+    return bool(settings.load(store).project_password_hash)
 
 
 def has_own_password(store: Store, name: str) -> bool:
@@ -103,7 +101,7 @@ def password_required(store: Store, name: str) -> bool:
     row = store.get_annotator(name.strip())
     if row is not None and row["password_hash"]:
         return True
-    return bool(store.get_setting(PROJECT_PASSWORD_KEY))
+    return project_password_set(store)
 
 
 @dataclass(frozen=True)
@@ -196,7 +194,7 @@ def _check_credentials(store: Store, name: str, password: str | None) -> Account
             store.upsert_annotator(name, role="admin")
             return Account(name, "admin")
         raise AuthError("unknown name or wrong password; ask an admin for an account")
-    needed = row["password_hash"] or store.get_setting(PROJECT_PASSWORD_KEY)
+    needed = row["password_hash"] or settings.load(store).project_password_hash
     if needed and not check_password(password or "", needed):
         raise AuthError("unknown name or wrong password; ask an admin for an account")
     if not row["active"]:
@@ -227,14 +225,12 @@ def sign_in_external(store: Store, email: str) -> Account:
 
 def idle_minutes(store: Store) -> int:
     """Minutes without any action after which a browser session is signed out."""
-    return int(store.get_setting(IDLE_MINUTES_KEY) or DEFAULT_IDLE_MINUTES)
+    return settings.load(store).session_idle_minutes
 
 
 def set_idle_minutes(store: Store, by: Account, minutes: int) -> None:
     require_admin(by)
-    if minutes < 1:
-        raise ValueError(f"the idle timeout must be 1 minute or more, got {minutes}")
-    store.set_setting(IDLE_MINUTES_KEY, int(minutes))
+    settings.update(store, session_idle_minutes=int(minutes))
 
 
 _INVITE_LOCK = threading.Lock()
@@ -368,4 +364,4 @@ def check_exposure(store: Store, address: str, allow_no_passwords: bool = False)
 def set_project_password(store: Store, by: Account, password: str | None) -> None:
     """Set (or with None/empty, clear) the password that accounts without their own one use."""
     require_admin(by)
-    store.set_setting(PROJECT_PASSWORD_KEY, hash_password(password) if password else None)
+    settings.update(store, project_password_hash=hash_password(password) if password else None)

@@ -58,11 +58,6 @@ def normalise(text: str) -> str:
     return " ".join(unicodedata.normalize("NFKC", text).split())
 
 
-def is_blank(text: str) -> bool:
-    """True when nothing of the text would be seen: only white space and format characters."""
-    return all(ch.isspace() or unicodedata.category(ch) in REFUSED_CATEGORIES for ch in text)
-
-
 @functools.cache
 def _prototypes() -> dict[str, str]:
     """Character -> prototype string, from the confusable classes in the shipped data."""

@@ -20,8 +20,9 @@ from dataclasses import dataclass
 from typing import Any, Literal, get_args
 
 from annotate_app.annotation import assignment as queue
-from annotate_app.annotation.assignment import ASPECTS, Assignment, LabelingSettings
+from annotate_app.annotation.assignment import ASPECTS, Assignment
 from annotate_app.annotation.dispatcher import LeaseLost
+from annotate_app.settings import ProjectSettings
 from annotate_app.store import Store
 from annotate_app.store.flags import FLAG_REASONS
 
@@ -139,16 +140,16 @@ def parse(item: Any) -> Answer:
 
 
 def record(
-    store: Store, annotator: str, items: list[Any], settings: LabelingSettings | None = None
+    store: Store, annotator: str, items: list[Any], settings: ProjectSettings | None = None
 ) -> list[Ack]:
     """Record every new answer in the outbox, in order; one acknowledgement per item."""
-    settings = settings or LabelingSettings.load(store)
+    settings = settings or ProjectSettings.load(store)
     with _ANNOTATOR_LOCKS[annotator]:
         return _record_all(store, annotator, items, settings)
 
 
 def _record_all(
-    store: Store, annotator: str, items: list[Any], settings: LabelingSettings
+    store: Store, annotator: str, items: list[Any], settings: ProjectSettings
 ) -> list[Ack]:
     items = [i for i in items[:MAX_BATCH] if isinstance(i, dict)]
     ids = [i.get("cid") for i in items]
@@ -174,7 +175,7 @@ def _record_one(
     store: Store,
     annotator: str,
     item: dict,
-    settings: LabelingSettings,
+    settings: ProjectSettings,
     events: dict[str, int],
 ) -> Ack:
     cid = item["cid"]
@@ -195,7 +196,7 @@ def _write(
     store: Store,
     annotator: str,
     answer: Answer,
-    settings: LabelingSettings,
+    settings: ProjectSettings,
     events: dict[str, int],
 ) -> Ack:
     cid = answer.client_id

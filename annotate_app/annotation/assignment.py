@@ -14,50 +14,16 @@ import hashlib
 import random
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, fields
+from dataclasses import dataclass
 from typing import Any
 
-from annotate_app.accounts.auth import Account, require_admin
 from annotate_app.annotation import dispatcher
 from annotate_app.annotation.dispatcher import Dispatcher
 from annotate_app.labels.scale import CHOICE_VALUES, stored_choice
+from annotate_app.settings import ProjectSettings
 from annotate_app.store import Store
 
 ASPECTS = ("helpfulness", "harmlessness", "honesty")
-
-
-@dataclass
-class LabelingSettings:
-    """Per-project settings of the label page, stored in the ``settings`` table under these keys."""
-
-    overlap_k: int = 1
-    gold_fraction: float = 0.0
-    aspects_enabled: bool = False
-    lease_minutes: int = 30
-    guidelines: str = ""
-    retrain_every: int = 50  # new labels that start a reward-model retrain in the app; 0: never
-    queue_seed: str = "0"
-
-    @classmethod
-    def load(cls, store: Store) -> LabelingSettings:
-        saved = store.all_settings()
-        return cls(**{f.name: saved[f.name] for f in fields(cls) if f.name in saved})
-
-    def validate(self) -> None:
-        if self.overlap_k < 1:
-            raise ValueError(f"overlap_k must be 1 or more, got {self.overlap_k}")
-        if not 0.0 <= self.gold_fraction <= 1.0:
-            raise ValueError(f"gold_fraction must be between 0 and 1, got {self.gold_fraction}")
-        if self.lease_minutes < 1:
-            raise ValueError(f"lease_minutes must be 1 or more, got {self.lease_minutes}")
-        if self.retrain_every < 0:
-            raise ValueError(f"retrain_every must be 0 or more, got {self.retrain_every}")
-
-    def save(self, store: Store, by: Account) -> None:
-        require_admin(by)
-        self.validate()
-        for key, value in asdict(self).items():
-            store.set_setting(key, value)
 
 
 @dataclass(frozen=True)
@@ -101,7 +67,7 @@ def _now() -> dt.datetime:
     return dt.datetime.now()
 
 
-def _gold_turn(annotator: str, settings: LabelingSettings, done_total: int) -> bool:
+def _gold_turn(annotator: str, settings: ProjectSettings, done_total: int) -> bool:
     """Whether this draw is a gold check: a coin weighted by gold_fraction, seeded by the
     annotator's progress so tests can replay it and annotators cannot predict it."""
     if settings.gold_fraction <= 0:
@@ -110,14 +76,14 @@ def _gold_turn(annotator: str, settings: LabelingSettings, done_total: int) -> b
     return rng.random() < settings.gold_fraction
 
 
-def _dispatcher(store: Store, settings: LabelingSettings) -> Dispatcher:
+def _dispatcher(store: Store, settings: ProjectSettings) -> Dispatcher:
     return dispatcher.for_store(store, str(settings.queue_seed))
 
 
-def queue_changed(store: Store, settings: LabelingSettings | None = None) -> None:
+def queue_changed(store: Store, settings: ProjectSettings | None = None) -> None:
     """Reload the queue order now; otherwise route, priority and import changes show within the
     dispatcher's refresh time."""
-    _dispatcher(store, settings or LabelingSettings.load(store)).reload()
+    _dispatcher(store, settings or ProjectSettings.load(store)).reload()
 
 
 def write_leases_behind(store: Store) -> None:
@@ -139,7 +105,7 @@ def maintain_queue(store: Store) -> None:
 def held_pairs(
     store: Store,
     annotator: str,
-    settings: LabelingSettings | None = None,
+    settings: ProjectSettings | None = None,
     k: int = 1,
     now: dt.datetime | None = None,
 ) -> list[tuple[str, str]]:
@@ -150,7 +116,7 @@ def held_pairs(
     gold fraction, or else the human queue's next pair in priority order. Fewer than ``k`` (or
     none) when the queue runs dry.
     """
-    settings = settings or LabelingSettings.load(store)
+    settings = settings or ProjectSettings.load(store)
     now = now or _now()
     d = _dispatcher(store, settings)
     held = d.held_all(annotator, now)
@@ -165,7 +131,7 @@ def held_pairs(
 def next_assignment(
     store: Store,
     annotator: str,
-    settings: LabelingSettings | None = None,
+    settings: ProjectSettings | None = None,
     now: dt.datetime | None = None,
 ) -> Assignment | None:
     """The pair this annotator should see now, leased to them; None when their queue is empty."""
@@ -188,7 +154,7 @@ def _lease_new(
     store: Store,
     d: Dispatcher,
     annotator: str,
-    settings: LabelingSettings,
+    settings: ProjectSettings,
     now: dt.datetime,
     ahead: int = 0,
 ) -> tuple[str, str] | None:
@@ -213,13 +179,13 @@ def _answer(
     store: Store,
     annotator: str,
     assignment: Assignment,
-    settings: LabelingSettings | None,
+    settings: ProjectSettings | None,
     kind: str,
     write: Callable[[], int],
 ) -> int:
     """Claim the pair (refused when the lease ran out and others took it), commit, then mark it
     answered; a failed write leaves the claim as it was."""
-    settings = settings or LabelingSettings.load(store)
+    settings = settings or ProjectSettings.load(store)
     d = _dispatcher(store, settings)
     temporary = d.claim_for_answer(
         annotator, assignment.pair_id, assignment.left_side, settings.overlap_k, _now()
@@ -243,7 +209,7 @@ def submit(
     both_bad: bool = False,
     rationale: str | None = None,
     aspects: dict[str, int] | None = None,
-    settings: LabelingSettings | None = None,
+    settings: ProjectSettings | None = None,
     latency_ms: int | None = None,
     client_id: str | None = None,
 ) -> int:
@@ -288,7 +254,7 @@ def skip(
     store: Store,
     annotator: str,
     assignment: Assignment,
-    settings: LabelingSettings | None = None,
+    settings: ProjectSettings | None = None,
     client_id: str | None = None,
 ) -> int:
     return _answer(
@@ -309,14 +275,14 @@ class Undone:
     back: bool  # False when an undone skip's pair went to other annotators meanwhile
 
 
-def undo(store: Store, annotator: str, settings: LabelingSettings | None = None) -> Undone | None:
+def undo(store: Store, annotator: str, settings: ProjectSettings | None = None) -> Undone | None:
     """Take back the annotator's last label or skip and put that pair back on their screen.
 
     A taken-back label always comes back (its place was theirs). A taken-back skip comes back only
     when the pair still has room: with overlap 1, a pair another annotator took after the skip stays
     theirs. Returns None when there is nothing to undo.
     """
-    settings = settings or LabelingSettings.load(store)
+    settings = settings or ProjectSettings.load(store)
     pair_id = store.undo_last(annotator)
     if pair_id is None:
         return None
@@ -327,19 +293,19 @@ def undo_answer(
     store: Store,
     annotator: str,
     event_id: int,
-    settings: LabelingSettings | None = None,
+    settings: ProjectSettings | None = None,
     client_id: str | None = None,
 ) -> Undone | None:
     """Take back one particular label or skip of the annotator's (the label page names the answer
     it takes back, as answers may still be on their way). None when it is not in force."""
-    settings = settings or LabelingSettings.load(store)
+    settings = settings or ProjectSettings.load(store)
     pair_id = store.undo_event(annotator, event_id, client_id)
     if pair_id is None:
         return None
     return _reopen(store, annotator, pair_id, settings)
 
 
-def _reopen(store: Store, annotator: str, pair_id: str, settings: LabelingSettings) -> Undone:
+def _reopen(store: Store, annotator: str, pair_id: str, settings: ProjectSettings) -> Undone:
     side = store.last_left_side(pair_id, annotator) or left_side_for(pair_id, annotator)
     now = _now()
     back = _dispatcher(store, settings).undone(
@@ -356,10 +322,10 @@ def _reopen(store: Store, annotator: str, pair_id: str, settings: LabelingSettin
 def progress(
     store: Store,
     annotator: str,
-    settings: LabelingSettings | None = None,
+    settings: ProjectSettings | None = None,
     now: dt.datetime | None = None,
 ) -> Progress:
-    settings = settings or LabelingSettings.load(store)
+    settings = settings or ProjectSettings.load(store)
     now = now or _now()
     midnight = now.replace(hour=0, minute=0, second=0, microsecond=0)
     today, total = store.label_counts(annotator, midnight)

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
+from annotate_app import settings
 from annotate_app.jobs.context import JobContext
 from annotate_app.jobs.kinds import JobKind, register_kind
 from annotate_app.judge.debias import choice_from_p_a, judge_pairs
@@ -49,7 +50,8 @@ def submit_judge_job(
     running = store.active_job(KIND)
     if running:
         raise JudgeBusy(f"judge job {running} is still running; wait for it or cancel it")
-    template = JudgeTemplate.from_setting(store.get_setting("judge_template"))
+    project = settings.load(store)
+    template = JudgeTemplate.from_setting(project.judge_template)
     todo = store.judge_candidates(spec.judge_id, config.pairs, config.limit)
     if todo.empty:
         return None, 0
@@ -57,7 +59,7 @@ def submit_judge_job(
         "spec": spec.to_dict(),
         "judge_id": spec.judge_id,
         "template": template.to_dict(),
-        "guidelines": store.get_setting("guidelines"),
+        "guidelines": project.guidelines or None,
         "chunk_size": config.chunk_size,
     }
     return runner.submit(KIND, params, {"pairs": todo}), len(todo)

@@ -12,8 +12,9 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 import pandas as pd
 
-from annotate_app.reward.encoder import response_text, text_key
+from annotate_app import settings
 from annotate_app.analytics.calibration import refresh_calibrations
+from annotate_app.reward.encoder import response_text, text_key
 from annotate_app.routing.budget import BudgetConfig, Spend, allowance, spend
 from annotate_app.routing.calibration import JudgeCalibration
 from annotate_app.routing.escalation import EscalationConfig, apply_escalations, escalations
@@ -21,8 +22,6 @@ from annotate_app.routing.features import pair_features, verdict_only
 from annotate_app.routing.learned import LearnedRouter, LearnedRouterConfig
 from annotate_app.routing.policies import PolicyConfig, decide
 from annotate_app.store import Store
-
-SETTINGS_KEY = "routing"
 
 
 @dataclass
@@ -65,11 +64,11 @@ class RoutingPlan:
 
 
 def load_config(store: Store) -> RoutingConfig:
-    return RoutingConfig.from_dict(store.get_setting(SETTINGS_KEY))
+    return RoutingConfig.from_dict(settings.load(store).routing)
 
 
 def save_config(store: Store, config: RoutingConfig) -> None:
-    store.set_setting(SETTINGS_KEY, config.as_dict())
+    settings.update(store, routing=config.as_dict())
 
 
 def current_spend(store: Store, budget: BudgetConfig | None = None) -> Spend:

@@ -22,7 +22,8 @@ import streamlit as st
 
 from annotate_app.annotation import answers
 from annotate_app.annotation import assignment as queue
-from annotate_app.annotation.assignment import ASPECTS, LabelingSettings
+from annotate_app.annotation.assignment import ASPECTS
+from annotate_app.settings import ProjectSettings
 from annotate_app.ui import common
 from annotate_app.ui.components.label_buffer import label_buffer, pair_payload, storage_key
 
@@ -56,7 +57,7 @@ def _sync() -> None:
 def label_panel() -> None:
     who = common.require_account()
     store = common.store()
-    settings = LabelingSettings.load(store)
+    settings = ProjectSettings.load(store)
     held = queue.held_pairs(store, who.name, settings, BUFFER_PAIRS)
     have = st.session_state.get("label_have", set())
     done = queue.progress(store, who.name, settings)
@@ -85,6 +86,6 @@ def _record_server_time() -> None:
 
 common.require_account()
 with st.expander("Guidelines"):
-    guidelines = LabelingSettings.load(common.store()).guidelines
+    guidelines = ProjectSettings.load(common.store()).guidelines
     st.markdown(guidelines or "_No guidelines yet: an admin can add them in Project settings._")
 label_panel()
