@@ -92,6 +92,15 @@ def project(tmp_path_factory):
         store.close()
 
 
+@pytest.fixture(scope="module")
+def exported(project):
+    """Each version exported once, the way ``annotate export-model`` does."""
+    store, versions, root = project
+    return {
+        mode: export_model(store, v["id"], root / f"export-{mode}") for mode, v in versions.items()
+    }
+
+
 def _open_pairs(store):
     pairs = store.pairs_frame(store.open_pair_ids())
     assert len(pairs) == len(OPEN)
@@ -121,14 +130,14 @@ def _template_scores(model, tokenizer, conversations: list[list[dict]]):
     )
 
 
-def test_head_export_is_one_self_contained_automodel_that_scores_like_the_app(project, tmp_path):
+def test_head_export_is_one_self_contained_automodel_that_scores_like_the_app(project, exported):
     from safetensors import safe_open
 
     from annotate_app.reward.head import BTEnsemble
 
     store, versions, _ = project
     version = versions["head"]
-    folder = export_model(store, version["id"], tmp_path / "head-rm")
+    folder = exported["head"]
     config = json.loads((folder / "config.json").read_text())
     assert config["auto_map"]["AutoModelForSequenceClassification"].endswith("BTHeadRewardModel")
     assert len(config["id2label"]) == 1 and config["pooling"] == "mean"
@@ -159,12 +168,12 @@ def test_head_export_is_one_self_contained_automodel_that_scores_like_the_app(pr
     assert np.ptp(reward_a) > 0  # the scores depend on the text
 
 
-def test_finetune_export_scores_like_the_app(project, tmp_path):
+def test_finetune_export_scores_like_the_app(project, exported):
     from annotate_app.reward.finetune import score_texts
 
     store, versions, _ = project
     version = versions["finetune"]
-    folder = export_model(store, version["id"], tmp_path / "ft-rm")
+    folder = exported["finetune"]
     assert "auto_map" not in json.loads((folder / "config.json").read_text())  # a standard model
     model, tokenizer = _load(folder)
     assert tokenizer.eos_token == "[SEP]" and tokenizer.truncation_side == "left"
@@ -183,7 +192,7 @@ def test_finetune_export_scores_like_the_app(project, tmp_path):
 
 
 @pytest.mark.parametrize("mode", ["head", "finetune"])
-def test_trl_reward_trainer_continues_training_an_export(project, tmp_path, mode):
+def test_trl_reward_trainer_continues_training_an_export(project, exported, tmp_path, mode):
     pytest.importorskip("trl", reason="trl (the dev extra) is not installed")
     from datasets import Dataset
     from safetensors.torch import load_file
@@ -191,8 +200,8 @@ def test_trl_reward_trainer_continues_training_an_export(project, tmp_path, mode
 
     from annotate_app.export.preferences import export_dataset
 
-    store, versions, _ = project
-    folder = export_model(store, versions[mode]["id"], tmp_path / "rm")
+    store, _, _ = project
+    folder = exported[mode]
     data = tmp_path / "prefs.jsonl"
     report = export_dataset(store, data, "dpo-jsonl")
     assert report.conversational  # a multi-turn prompt makes every row chat messages

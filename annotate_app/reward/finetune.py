@@ -1,7 +1,8 @@
 """Full fine-tune mode: the encoder plus a scalar head, trained end to end with the BT loss.
 
 The model is transformers' ``AutoModelForSequenceClassification`` with one label, so the saved folder
-is a standard Hugging Face reward model (what TRL's RewardTrainer produces and vLLM serves).
+is a standard Hugging Face reward model (what TRL's RewardTrainer produces and vLLM serves); its
+tokenizer carries the training text format as its chat template, and an eos token (``chat_format``).
 Distribution is accelerate's: one process here, DDP under ``accelerate launch`` or ``torchrun``::
 
     accelerate launch -m annotate_app.reward.finetune --data pairs.parquet --out models/ft
