@@ -14,6 +14,7 @@ import pandas as pd
 
 from annotate_app.ingest import ImportOptions, parse_file
 from annotate_app.ingest.errors import IngestError
+from annotate_app.labels.outcome import file_outcomes
 from annotate_app.reward.encoder import response_text
 
 PAIR_COLUMNS = (
@@ -30,19 +31,10 @@ PAIR_COLUMNS = (
 )
 
 
-def outcome(mean_choice: np.ndarray) -> np.ndarray:
-    """P(A better) of a pair from the mean of its votes: 1 when A won, 0 when B won, 0.5 for a tie.
-
-    The shared label package had not landed when this was written, so this is the simulations'
-    single private copy of the outcome rule (sign of the mean vote)."""
-    mean = np.asarray(mean_choice, dtype=float)
-    return np.where(mean > 0, 1.0, np.where(mean < 0, 0.0, 0.5))
-
-
 def labeled_pairs(path: str | Path, split: str = "pool") -> pd.DataFrame:
     """Every labeled pair of ``path`` with the columns in ``PAIR_COLUMNS`` plus ``split``.
 
-    ``target`` is the outcome (0.5 for a tie); ``human`` is 1 when A won, 0 when B won and -1 for a
+    ``target`` is the outcome by the label rule (``labels.outcome``: 1 A, 0 B, 0.5 tie); ``human`` is 1 when A won, 0 when B won and -1 for a
     tie, which the routing simulation leaves out (a tie has no side for a judge to get right).
     Rows keep the file's order.
     """
@@ -53,9 +45,10 @@ def labeled_pairs(path: str | Path, split: str = "pool") -> pd.DataFrame:
     prompts, responses, pairs, labels = collector.finish()
     if labels.empty:
         raise ValueError(f"{path}: no labeled pairs (chosen/rejected); it cannot be simulated")
-    votes = labels.groupby("pair_id")["choice"].mean()
+    outcomes = file_outcomes(labels).set_index("pair_id")
+    outcomes = outcomes[outcomes["target"].notna()]
     text = responses.set_index("id")["text"]
-    frame = pairs[pairs["id"].isin(votes.index)].merge(
+    frame = pairs[pairs["id"].isin(outcomes.index)].merge(
         prompts[["id", "text", "turns", "n_turns"]],
         left_on="prompt_id",
         right_on="id",
@@ -63,7 +56,7 @@ def labeled_pairs(path: str | Path, split: str = "pool") -> pd.DataFrame:
     )
     a = text.reindex(frame["response_a"]).to_numpy()
     b = text.reindex(frame["response_b"]).to_numpy()
-    target = outcome(votes.reindex(frame["id"]).to_numpy())
+    target = outcomes["target"].reindex(frame["id"]).to_numpy(float)
     out = pd.DataFrame(
         {
             "pair_id": frame["id"].to_numpy(),

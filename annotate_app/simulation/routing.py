@@ -109,6 +109,7 @@ class Pool:
         paid_col = int(np.random.default_rng(seed).integers(self.annotators))
         paid = self.votes[:, paid_col]
         others = np.delete(self.votes, paid_col, axis=1)
+        # the label rule's outcome (sign of the mean vote) of the others; a tie is no reference
         mean = np.nanmean(others, axis=1)
         reference = np.where(mean > 0.5, 1.0, np.where(mean < 0.5, 0.0, np.nan))
         paid = np.where(np.isnan(paid), reference, paid)
