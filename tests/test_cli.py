@@ -96,7 +96,7 @@ def test_workflow(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr
     stats = json.loads(done.stdout)
     assert (stats["prompts"], stats["responses"], stats["pairs"]) == (5, 10, 5)
-    assert stats["labels"] == {"human": 0, "ai": 0, "import": 5}
+    assert stats["labels"] == {"human": 0, "ai": 0, "import": 5, "adjudicated": 0}
 
     out = tmp_path / "export" / "prefs.jsonl"
     done = run("--db", str(db), "export", str(out), "--format", "dpo-jsonl", "--source", "import")

@@ -96,7 +96,7 @@ def test_pairs_format(store: Store, tmp_path: Path) -> None:
         for r in PAIR_ROWS
     }
     assert got == want
-    assert store.stats()["labels"] == {"human": 0, "ai": 0, "import": 0}
+    assert store.stats()["labels"] == {"human": 0, "ai": 0, "import": 0, "adjudicated": 0}
 
 
 def test_chosen_rejected_gives_gold_import_labels(store: Store, tmp_path: Path) -> None:

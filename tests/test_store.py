@@ -223,7 +223,7 @@ def test_settings_and_stats(store: Store) -> None:
     (p1,) = add_pairs(store, 1)
     store.add_label(p1, "x", choice=0)
     stats = store.stats()
-    assert stats["labels"] == {"human": 1, "ai": 0, "import": 0}
+    assert stats["labels"] == {"human": 1, "ai": 0, "import": 0, "adjudicated": 0}
     assert (stats["labeled_pairs"], stats["open_pairs"]) == (1, 0)
 
 

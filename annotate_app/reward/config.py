@@ -8,6 +8,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from annotate_app.labels.sources import HUMAN_SOURCES
 from annotate_app.reward.encoder import DEFAULT_ENCODER, EncoderConfig, default_encoder_path
 
 
@@ -65,7 +66,7 @@ class TrainConfig:
     head: HeadConfig = field(default_factory=HeadConfig)
     finetune: FinetuneConfig = field(default_factory=FinetuneConfig)
     features: FeatureConfig = field(default_factory=FeatureConfig)
-    sources: tuple[str, ...] = ("human", "import")  # whose labels train the model
+    sources: tuple[str, ...] = HUMAN_SOURCES  # whose labels train the model: people
     heldout_fraction: float = 0.2  # labeled pairs kept out of training, by a stable hash of the id
     min_heldout: int = 10  # below this many held-out pairs, metrics are not reported
 

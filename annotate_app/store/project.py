@@ -7,6 +7,7 @@ from typing import Any
 
 import pandas as pd
 
+from annotate_app.labels.sources import SOURCES
 from annotate_app.store.base import StoreBase, first_row
 
 
@@ -87,7 +88,7 @@ class ProjectStore(StoreBase):
             events = first_row(cur.execute("SELECT count(*) FROM label_events"))[0]
         return {
             **counts,
-            "labels": {s: int(by_source.get(s, 0)) for s in ("human", "ai", "import")},
+            "labels": {s: int(by_source.get(s, 0)) for s in SOURCES},
             "labeled_pairs": int(labeled),
             "open_pairs": int(counts["pairs"] - labeled),
             "label_events": int(events),
