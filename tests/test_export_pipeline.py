@@ -21,6 +21,7 @@ from annotate_app.export.preferences import (
     preference_rows,
     preference_schema,
 )
+from annotate_app.ingest import import_file
 from annotate_app.store import Store
 from tests.analytics_data import populate
 
@@ -164,3 +165,17 @@ def test_failed_hf_write_leaves_no_folder(project, tmp_path, monkeypatch):
     with pytest.raises(OSError):
         export_dataset(project, tmp_path / "hf", "hf")
     assert sorted(os.listdir(tmp_path)) == []
+
+
+def test_pairs_with_a_blank_response_are_left_out_and_counted(store, tmp_path):
+    """Projects imported before the blank-response rule may hold one; the export applies the same
+    test as the import (``formats.is_blank``) and says how many it left out."""
+    rows = [{"prompt": f"q{i}", "chosen": f"a{i}", "rejected": f"b{i}"} for i in range(3)]
+    source = tmp_path / "in.jsonl"
+    source.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    import_file(store, source)
+    with store.cursor() as cur:  # an older project: a response that is only a zero-width space
+        cur.execute("UPDATE responses SET text = '\u200b' WHERE text = 'b1'")
+    report = export_dataset(store, tmp_path / "out.jsonl", "dpo-jsonl")
+    assert report.rows == 2 and report.dropped["with an empty response"] == 1
+    assert "1 with an empty response" in report.summary()
