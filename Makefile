@@ -21,7 +21,7 @@ $(STAMP): pyproject.toml Makefile
 	touch $(STAMP)
 
 demo: install
-	$(VENV)/bin/annotate demo
+	$(VENV)/bin/annotate demo --db data/demo.duckdb
 
 # Debian's chromium for the real-browser tests (Playwright drives it; it never downloads a browser).
 browser:

@@ -12,7 +12,10 @@ from pathlib import Path
 
 DEFAULT_DB = Path("data/project.duckdb")
 REPO_ROOT = Path(__file__).resolve().parent.parent
-DEMO_DIR = REPO_ROOT / "data" / "demo"
+# The demo's data ships inside the package; the demo project is made in the current folder (or at
+# the path given with --db), never inside the installed package.
+DEMO_DIR = Path(__file__).resolve().parent / "demo_data"
+DEMO_DB = Path("annotate-demo.duckdb")
 
 
 @dataclass

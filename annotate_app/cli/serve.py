@@ -10,15 +10,14 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-from annotate_app import settings
+from annotate_app import demo_data, settings
 from annotate_app.accounts import auth
 from annotate_app.cli.support import CLIError, project_paths
-from annotate_app.config import DEMO_DIR, REPO_ROOT, ProjectPaths
+from annotate_app.config import DEMO_DB, ProjectPaths
 from annotate_app.ingest import ImportOptions, import_file
 from annotate_app.store import Store
 
 APP = Path(__file__).resolve().parent.parent / "ui" / "app.py"
-DEMO_DB = REPO_ROOT / "data" / "demo.duckdb"
 DEMO_ACCOUNTS = (("admin", "admin"), ("alice", "annotator"), ("bob", "annotator"))
 
 
@@ -90,18 +89,25 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def create_demo(paths: ProjectPaths) -> None:
-    files = [DEMO_DIR / "responses.jsonl", DEMO_DIR / "gold.jsonl"]
-    missing = [str(f) for f in files if not f.exists()]
-    if missing:
-        raise CLIError(f"demo data not found ({', '.join(missing)}); run from a source checkout")
+    """The demo project: the bundled responses and gold, accounts, guidelines, the queue settings
+    that fill the agreement panels, and the recorded labels and judge verdicts."""
     with Store(paths) as store:
-        for f in files:
+        for f in (demo_data.RESPONSES, demo_data.GOLD):
             print(import_file(store, f, ImportOptions()).summary())
         for name, role in DEMO_ACCOUNTS:
             if store.get_annotator(name) is None:
                 store.upsert_annotator(name, role=role)
-        settings.update(store, guidelines=(DEMO_DIR / "guidelines.md").read_text(encoding="utf-8"))
+        settings.update(
+            store,
+            guidelines=demo_data.GUIDELINES.read_text(encoding="utf-8"),
+            overlap_k=demo_data.DEMO_OVERLAP_K,
+            gold_fraction=demo_data.DEMO_GOLD_FRACTION,
+        )
+        added = demo_data.recorded_labels(store)
+    if added:
+        print(f"added {added} recorded labels and judge verdicts (alice, bob, judge:recorded-demo)")
     accounts = ", ".join(f"{name} ({role})" for name, role in DEMO_ACCOUNTS)
+    print(f"demo project: {paths.db}")
     print(f"demo accounts: {accounts}; they have no password: sign in by typing the name")
 
 
@@ -128,7 +134,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     _add_server_options(p)
     p.set_defaults(handler=cmd_serve)
 
-    p = sub.add_parser("demo", help="create the demo project (data/demo.duckdb) and serve it")
+    p = sub.add_parser(
+        "demo", help="create the demo project (./annotate-demo.duckdb, or --db PATH) and serve it"
+    )
     _add_server_options(p)
     p.add_argument("--no-serve", action="store_true", help="only create the demo project")
     p.set_defaults(handler=cmd_demo)

@@ -66,6 +66,7 @@ _EVENT_COLS = (
     "choice",
     "both_bad",
     "left_side",
+    "rationale",
     "latency_ms",
     "p_a",
     "judge_id",
