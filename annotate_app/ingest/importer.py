@@ -53,7 +53,9 @@ class ImportReport:
             if self.merged_role_runs
             else ""
         )
-        return f"{self.file}: {self.rows} rows as {self.format}; added {added}{skipped}{blank}{merged}"
+        return (
+            f"{self.file}: {self.rows} rows as {self.format}; added {added}{skipped}{blank}{merged}"
+        )
 
 
 def render_turns(turns: list[dict]) -> str:
