@@ -135,15 +135,24 @@ def _judge_view(
         source = (
             f"verdict-only judge: P(right) from pair features, router on {router.n_train} pairs"
         )
-    elif calibration.agreement is not None:
-        p_right = np.full(len(features), calibration.agreement)
-        source = (
-            f"verdict-only judge: measured agreement {calibration.agreement:.2f} on "
-            f"{calibration.n_pairs} pairs, router not fitted yet"
-        )
     else:
-        p_right = np.full(len(features), 0.5)
-        source = "verdict-only judge: no human labels yet, P(right) unknown (0.5)"
+        # Until the router can be fitted: the measured agreement (or the trust threshold's 0.75
+        # before any human label), and a coin flip where a second judge disagrees, since at most
+        # one of two disagreeing judges is right.
+        base = calibration.agreement if calibration.agreement is not None else 0.75
+        second = features.get("has_second_judge", pd.Series(0.0, index=features.index))
+        agree = features.get("judges_agree", pd.Series(1.0, index=features.index))
+        split = (second.to_numpy() > 0) & (agree.to_numpy() < 0.5)
+        p_right = np.where(split, min(base, 0.5), base)
+        source = (
+            (
+                f"verdict-only judge: measured agreement {base:.2f} on {calibration.n_pairs} pairs"
+                if calibration.agreement is not None
+                else "verdict-only judge: no human labels yet, P(right) 0.75 assumed"
+            )
+            + (", 0.5 where the judges disagree" if split.any() else "")
+            + "; router not fitted yet"
+        )
     p_right = np.where(consistent, p_right, np.minimum(p_right, 0.5))
     return judged, consistent, p_right, source
 
