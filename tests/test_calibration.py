@@ -181,3 +181,20 @@ def test_routing_reads_the_stored_map(gold):
     got = calibration.p_right(p_a, np.ones(len(p_a)), pair_ids=pd.Index(pair_ids))
     assert got == pytest.approx(stored.p_agree(p_a))
     assert calibration.agreement == judge_report(store)[JUDGE]["agreement"]
+
+
+def test_a_routing_pass_fits_a_missing_version_and_records_what_it_read(gold, demo_dir):
+    from annotate_app.routing import plan as routing_plan
+
+    store, labels = gold
+    import_file(store, demo_dir / "responses.jsonl", ImportOptions())  # open pairs to route
+    add_verdicts(store, _noisy_verdicts(labels, seed=2))
+    assert store.judge_calibrations(JUDGE).empty
+    plan = routing_plan.preview(store, routing_plan.RoutingConfig())
+    assert plan.calibration_versions == {JUDGE: 1}
+    assert f"{JUDGE} v1 isotonic on 10" in plan.calibration
+    run_id = routing_plan.apply(store, plan)
+    runs = store.routing_runs().set_index("id")
+    assert json.loads(runs.loc[run_id, "params"])["calibration_versions"] == {JUDGE: 1}
+    again = routing_plan.preview(store, routing_plan.RoutingConfig())
+    assert again.calibration_versions == {JUDGE: 1}  # no new decided pair: no refit

@@ -57,6 +57,7 @@ class RoutingPlan:
     importances: pd.Series
     n_escalated: int
     features: pd.DataFrame  # of the open pairs, as the policy saw them
+    calibration_versions: dict[str, int] = field(default_factory=dict)  # judge -> version read
 
     def mix(self) -> dict[str, int]:
         counts = self.routes["route"].value_counts()
@@ -145,6 +146,7 @@ def preview(store: Store, config: RoutingConfig) -> RoutingPlan:
         importances=router.importances() if router is not None else pd.Series(dtype=float),
         n_escalated=n_esc,
         features=open_features,
+        calibration_versions={judge: v for judge, (v, _, _) in calibration.maps.items()},
     )
 
 
@@ -167,6 +169,7 @@ def _embeddings(store: Store, pairs: pd.DataFrame) -> dict[str, tuple[np.ndarray
 
 def apply(store: Store, plan: RoutingPlan) -> int:
     """Write the previewed routes (one transaction); returns the routing run id."""
+    params = {**plan.config.as_dict(), "calibration_versions": plan.calibration_versions}
     return store.save_routes(
-        plan.routes, plan.config.policy.name, plan.config.budget.human_budget, plan.config.as_dict()
+        plan.routes, plan.config.policy.name, plan.config.budget.human_budget, params
     )
