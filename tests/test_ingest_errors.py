@@ -322,3 +322,38 @@ def test_a_response_of_only_invisible_characters_never_becomes_a_pair(
     report = import_file(seeded, path)
     assert report.dropped_blank == 1 and "dropped 1 rows with an empty response" in report.summary()
     assert seeded.stats()["pairs"] == before + 1
+
+
+def test_look_alike_model_names_are_refused_in_a_file_and_against_the_project(
+    seeded: Store, tmp_path: Path
+) -> None:
+    one = tmp_path / "one.jsonl"
+    one.write_bytes(
+        jsonl_bytes(
+            [
+                {**GOOD, "model_a": "llama", "model_b": "mistral"},
+                {**GOOD, "prompt": "q2", "model_a": "LLAMA", "model_b": "mistral"},
+            ]
+        )
+    )
+    before = snapshot(seeded)
+    with pytest.raises(IngestError) as caught:
+        import_file(seeded, one, ImportOptions(skip_invalid=True))
+    (error,) = caught.value.errors
+    assert (error.line, error.field) == (
+        2,
+        "model",
+    ) and "'LLAMA' looks like 'llama'" in error.problem
+    assert snapshot(seeded) == before
+    ok = tmp_path / "ok.jsonl"
+    ok.write_bytes(jsonl_bytes([{**GOOD, "model_a": "llama", "model_b": "mistral"}]))
+    import_file(seeded, ok)
+    later = tmp_path / "later.jsonl"  # Cyrillic a: looks like the stored 'llama'
+    later.write_bytes(
+        jsonl_bytes([{**GOOD, "prompt": "q3", "model_a": "llam\u0430", "model_b": "x"}])
+    )
+    with pytest.raises(IngestError, match="looks like 'llama'"):
+        import_file(seeded, later)
+    again = tmp_path / "again.jsonl"  # the same spelling as stored is the same model
+    again.write_bytes(jsonl_bytes([{**GOOD, "prompt": "q4", "model_a": "llama", "model_b": "y"}]))
+    import_file(seeded, again)

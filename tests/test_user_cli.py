@@ -12,6 +12,7 @@ import pytest
 
 from annotate_app.accounts import auth
 from annotate_app.cli import main
+from annotate_app.cli.user import COMMAND_LINE
 from annotate_app.store import Store
 
 
@@ -124,3 +125,41 @@ def test_demo_prints_its_accounts_and_says_they_have_no_password(tmp_path: Path,
     out = capsys.readouterr().out
     assert "demo accounts: admin (admin), alice (annotator), bob (annotator)" in out
     assert "no password" in out
+
+
+def test_a_named_invite_link_fills_in_the_name_and_refuses_look_alikes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import streamlit as st
+    from streamlit.testing.v1 import AppTest
+
+    from annotate_app.config import REPO_ROOT
+    from annotate_app.ui import common
+
+    db = tmp_path / "p.duckdb"
+    with Store(db) as store:
+        auth.create_account(store, COMMAND_LINE, "admin", "admin")
+        named = auth.create_invite(store, COMMAND_LINE, name="bob")
+        plain = auth.create_invite(store, COMMAND_LINE)
+    monkeypatch.setenv("ANNOTATE_DB", str(db))
+    monkeypatch.setenv("ANNOTATE_WORK_DIR", str(tmp_path / "work"))
+    app = str(REPO_ROOT / "annotate_app" / "ui" / "app.py")
+    try:
+        at = AppTest.from_file(app, default_timeout=30)
+        at.query_params["invite"] = named
+        at.run()
+        assert at.text_input[0].value == "bob" and at.text_input[0].disabled
+        at.text_input[1].input("pw-bob")
+        at.button[0].click().run()
+        assert not at.exception and not at.error
+        look_alike = AppTest.from_file(app, default_timeout=30)
+        look_alike.query_params["invite"] = plain
+        look_alike.run()
+        look_alike.text_input[0].input("B\u043eb")  # Cyrillic o
+        look_alike.text_input[1].input("pw")
+        look_alike.button[0].click().run()
+        assert "looks like the existing 'bob'" in look_alike.error[0].value
+        names = auth.account_names(common.store())  # the app's own open project
+    finally:
+        st.cache_resource.clear()  # closes the app's project
+    assert names == ["admin", "bob"]

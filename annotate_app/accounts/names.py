@@ -105,6 +105,25 @@ def confusable_with(name: str, existing: Iterable[str]) -> str | None:
     return None
 
 
+def look_alikes(new: Iterable[str], existing: Iterable[str] = ()) -> dict[str, str]:
+    """Each name of ``new`` that looks like a different name seen before it (one of ``existing``,
+    or an earlier name of ``new``), mapped to that name. Identical names are not look-alikes."""
+    seen: dict[str, str] = {}
+    for name in existing:
+        for key in confusable_keys(name):
+            seen.setdefault(key, name)
+    found: dict[str, str] = {}
+    for name in new:
+        keys = confusable_keys(name)
+        other = next((seen[k] for k in keys if k in seen and seen[k] != name), None)
+        if other is not None:
+            found[name] = other
+            continue
+        for key in keys:
+            seen.setdefault(key, name)
+    return found
+
+
 def clean(name: str, *, what: str = "a name", max_length: int | None = None) -> str:
     """The stored form of a new name: characters checked, normalised, length bounded."""
     check_characters(name, what)

@@ -122,7 +122,8 @@ def merge_role_runs(turns: list[dict]) -> tuple[list[dict], int]:
 
 def _optional_text(row: dict, *keys: str) -> str | None:
     """A short label (model name, category): stored as given, but it follows the name rules of
-    ``accounts.names`` (no control or invisible characters), and pages show it normalised."""
+    ``accounts.names`` (no control or invisible characters); ``names.normalise`` gives the
+    displayed form."""
     for key in keys:
         value = row.get(key)
         if value is None or value == "":

@@ -13,6 +13,7 @@ from pathlib import Path
 import pandas as pd
 
 from annotate_app import ids, settings
+from annotate_app.accounts import names
 from annotate_app.ingest.errors import IngestError, RowError
 from annotate_app.ingest.folders import folder_rows
 from annotate_app.ingest.formats import FORMATS, ParsedRow, detect_format, parse_row
@@ -85,6 +86,7 @@ class _Collector:
         self.labels: list[dict] = []
         self.pending: dict[str, list[str]] = {}  # multi-response: prompt -> response ids
         self.dropped_blank = 0
+        self.model_lines: dict[str, int] = {}  # model name -> first line naming it
         self.merged_role_runs = 0
 
     def add(self, row: ParsedRow) -> None:
@@ -205,10 +207,35 @@ def parse_file(
             errors.append(parsed)
         else:
             collector.add(parsed)
+            for _, model in parsed.responses:
+                if model is not None:
+                    collector.model_lines.setdefault(model, line)
     if fmt is None:
         errors = errors or [RowError(path.name, None, None, "the file has no rows")]
         raise IngestError(errors)
+    check_model_names(path.name, collector.model_lines)
     return file_type, fmt, n_rows, collector, errors
+
+
+def check_model_names(
+    file: str, model_lines: dict[str, int], stored: list[str] | tuple[str, ...] = ()
+) -> None:
+    """Refuse model names that look like a different one in this file or the project (``ADMIN``
+    and ``admin``, a Cyrillic letter): they would split one model's results, or pass one model
+    off as another. Names are stored as given; ``names.normalise`` gives their displayed form."""
+    clashes = names.look_alikes(model_lines, stored)
+    if clashes:
+        raise IngestError(
+            [
+                RowError(
+                    file,
+                    model_lines[name],
+                    "model",
+                    f"the model name {name!r} looks like {other!r}; spell one model one way",
+                )
+                for name, other in clashes.items()
+            ]
+        )
 
 
 def import_file(
@@ -225,6 +252,7 @@ def import_file(
         from annotate_app.ingest.verdicts import import_verdicts
 
         return import_verdicts(store, path, options.limits)
+    check_model_names(path.name, collector.model_lines, store.review_models())
     stored = store.response_ids_by_prompt(list(collector.pending)) if collector.pending else {}
     counts = store.ingest_frames(*collector.finish(stored))
     return ImportReport(

@@ -103,7 +103,12 @@ if upload is not None:
             go = st.button("Import", type="primary")
         if go:
             options.skip_invalid = bool(errors)
-            report = import_file(store, path, options)
+            try:  # what only the project can tell (a model name like one it holds) shows up here
+                report = import_file(store, path, options)
+            except IngestError as exc:
+                st.error(f"{upload.name} cannot be imported.")
+                _error_table(exc.errors)
+                st.stop()
             st.session_state[IMPORTED_KEY] = (sum(report.added.values()), report.summary())
             st.rerun()  # the counts at the top of the page include what was just added
 

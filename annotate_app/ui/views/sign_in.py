@@ -41,9 +41,16 @@ def _external(store) -> None:
 
 
 def _invite(store, token: str) -> None:
-    st.info("You were invited: choose a name and a password for your new account.")
+    reserved = auth.invited_name(store, token)
+    st.info(
+        f"You were invited as {reserved!r}: choose a password for your new account."
+        if reserved
+        else "You were invited: choose a name and a password for your new account."
+    )
     with st.form("invite"):
-        name = st.text_input("Name", max_chars=auth.MAX_NAME)
+        name = st.text_input(
+            "Name", value=reserved or "", max_chars=auth.MAX_NAME, disabled=bool(reserved)
+        )
         password = st.text_input("Password", type="password", max_chars=auth.MAX_PASSWORD)
         submitted = st.form_submit_button("Create account", type="primary")
     if submitted:
