@@ -57,11 +57,22 @@ with invite, st.form("invite"):
     st.subheader("Invite link")
     st.caption("Works once, until it expires. Only a hash of it is stored: copy it now.")
     invite_role = st.selectbox("Role", auth.ROLES, index=1, key="invite-role")
+    invite_name = st.text_input(
+        "For the name (optional)",
+        max_chars=auth.MAX_NAME,
+        help="Fixes the account name now, checked like every name; empty: the invitee chooses.",
+    )
     hours = st.number_input("Valid for (hours)", min_value=1, max_value=24 * 30, value=72)
     if st.form_submit_button("Create link"):
-        token = auth.create_invite(store, who, invite_role, float(hours))
-        base = (st.context.url or "").split("?", 1)[0]
-        st.code(f"{base}?invite={token}", language=None)
+        try:
+            token = auth.create_invite(
+                store, who, invite_role, float(hours), name=invite_name or None
+            )
+        except ValueError as exc:
+            st.error(str(exc))
+        else:
+            base = (st.context.url or "").split("?", 1)[0]
+            st.code(f"{base}?invite={token}", language=None)
 with idle, st.form("idle"):
     st.subheader("Sessions")
     minutes = st.number_input(
