@@ -23,11 +23,12 @@ $(STAMP): pyproject.toml Makefile
 demo: install
 	$(VENV)/bin/annotate demo --db data/demo.duckdb
 
-# Debian's chromium for the real-browser tests (Playwright drives it; it never downloads a browser).
+# Debian's chromium for the real-browser tests (Playwright drives it; it never downloads a browser),
+# and nginx for the reverse-proxy test (docs/nginx-annotate.conf in front of `annotate serve`).
 browser:
-	@test -x /usr/bin/chromium || { \
-	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq chromium >/dev/null; \
-	  else sudo apt-get update -qq && sudo apt-get install -y -qq chromium >/dev/null; fi; }
+	@test -x /usr/bin/chromium -a -x /usr/sbin/nginx || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq chromium nginx >/dev/null; \
+	  else sudo apt-get update -qq && sudo apt-get install -y -qq chromium nginx >/dev/null; fi; }
 
 test: install browser
 	$(VENV)/bin/ruff check annotate_app tests bench
