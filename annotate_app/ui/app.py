@@ -1,7 +1,7 @@
 """The Streamlit entry point: `streamlit run annotate_app/ui/app.py -- --db PROJECT.duckdb`.
 
-Every page is one module and one line in ``PAGES``; the router shows a signed-out visitor only the
-sign-in page, an annotator the labeling pages, and an admin everything.
+Every page is one module and one line in ``PAGES`` (``ui/pages.py``); the router shows a signed-out
+visitor only the sign-in page, an annotator the labeling pages, and an admin everything.
 """
 
 from __future__ import annotations
@@ -9,42 +9,7 @@ from __future__ import annotations
 import streamlit as st
 
 from annotate_app.ui import common
-from annotate_app.ui.common import PageSpec
-
-PAGES = (
-    PageSpec("views/label.py", "Label", ":material/compare_arrows:", "Labeling"),
-    PageSpec("views/my_stats.py", "My stats", ":material/person:", "Labeling"),
-    PageSpec("views/settings.py", "Project settings", ":material/tune:", "Admin", admin=True),
-    PageSpec("views/data.py", "Data", ":material/upload_file:", "Admin", admin=True),
-    PageSpec("views/annotators.py", "Annotators", ":material/group:", "Admin", admin=True),
-    PageSpec("views/jobs.py", "Jobs", ":material/pending_actions:", "Admin", admin=True),
-    PageSpec("views/review.py", "Review", ":material/rate_review:", "Admin", admin=True),
-    PageSpec(
-        "annotate_app.ui.views.dashboard:render",
-        "Dashboard",
-        ":material/monitoring:",
-        "Insight",
-        admin=True,
-    ),
-    PageSpec(
-        "annotate_app.ui.views.leaderboard:render",
-        "Leaderboard",
-        ":material/leaderboard:",
-        "Insight",
-        admin=True,
-    ),
-    PageSpec(
-        "annotate_app.ui.views.judge:render", "AI judge", ":material/gavel:", "Insight", admin=True
-    ),
-    PageSpec(
-        "annotate_app.ui.views.routing:render",
-        "Routing",
-        ":material/alt_route:",
-        "Admin",
-        admin=True,
-    ),
-)
-SIGN_IN = PageSpec("views/sign_in.py", "Sign in", ":material/login:", "")
+from annotate_app.ui.pages import PAGES, SIGN_IN
 
 
 def _signed_out() -> st.Page:
