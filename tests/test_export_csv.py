@@ -32,7 +32,7 @@ def hostile_project(store, tmp_path):
             "response_a": f"a{i}",
             "response_b": f"b{i}",
             "model_a": SUM,
-            "model_b": "\tTAB-model" if i % 2 else MINUS,
+            "model_b": "=2+5" if i % 2 else MINUS,
         }
         for i in range(4)
     ]
@@ -41,7 +41,7 @@ def hostile_project(store, tmp_path):
     import_file(store, path)
     for k, pair_id in enumerate(store.pairs_frame()["pair_id"]):
         store.add_label(pair_id, CALC, choice=1 if k % 2 else -1, rationale=HYPERLINK)
-        store.add_label(pair_id, "carol", choice=2, rationale="\rCR first")
+        store.add_label(pair_id, "carol", choice=2, rationale="\rCR first" if k % 2 else "\tTAB")
     return store
 
 
@@ -50,10 +50,10 @@ def test_audit_log_csv_neutralises_formulas_and_names_models(store, tmp_path):
     n = export_audit_log(store, tmp_path / "log.csv")
     rows = rows_of((tmp_path / "log.csv").read_bytes())
     assert len(rows) == n == 8
-    assert {r["rationale"] for r in rows} == {"'" + HYPERLINK, "'\rCR first"}
+    assert {r["rationale"] for r in rows} == {"'" + HYPERLINK, "'\rCR first", "'\tTAB"}
     assert {r["annotator"] for r in rows} == {"'" + CALC, "carol"}
     models = {r["model_a"] for r in rows} | {r["model_b"] for r in rows}
-    assert models == {"'" + SUM, "'\tTAB-model", "'" + MINUS}
+    assert models == {"'" + SUM, "'=2+5", "'" + MINUS}
     for row in rows:
         for key, value in row.items():
             if key not in ("choice", "p_a", "latency_ms", "id", "undoes"):  # numbers stay numbers
@@ -62,15 +62,15 @@ def test_audit_log_csv_neutralises_formulas_and_names_models(store, tmp_path):
     assert {r["choice"] for r in rows} == {"-1", "1", "2"}
     # Parquet keeps the values exactly as recorded (it is not opened by spreadsheets as formulas)
     back = pd.read_parquet(io.BytesIO(audit_log_bytes(store.audit_log_frame(), "parquet")))
-    assert set(back["rationale"]) == {HYPERLINK, "\rCR first"}
+    assert set(back["rationale"]) == {HYPERLINK, "\rCR first", "\tTAB"}
 
 
 def test_leaderboard_csv_neutralises_model_names(store, tmp_path):
     hostile_project(store, tmp_path)
     board = leaderboard(store, LeaderboardConfig(bootstrap_rounds=10))
-    assert set(board.ratings["model"]) == {SUM, MINUS, "\tTAB-model"}
+    assert set(board.ratings["model"]) == {SUM, MINUS, "=2+5"}
     rows = rows_of(csv_bytes(board.ratings))
-    assert {r["model"] for r in rows} == {"'" + SUM, "'" + MINUS, "'\tTAB-model"}
+    assert {r["model"] for r in rows} == {"'" + SUM, "'" + MINUS, "'=2+5"}
     assert all(float(r["rating"]) > 0 for r in rows)
 
 

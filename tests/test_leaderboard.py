@@ -191,3 +191,51 @@ def test_leaderboard_cli_json(store, project_paths, capsys):
     assert out["win_rate"]["atlas-70b"]["drift-1b"] > 0.5
     assert main(["--db", str(project_paths.db), "leaderboard", "--source", "ai"]) == 0
     assert "judge judge:test position bias" in capsys.readouterr().out
+
+
+def _leaderboard_page() -> None:
+    from annotate_app.ui.views.leaderboard import render
+
+    render()
+
+
+def test_page_warns_about_a_rating_from_few_battles(store, project_paths, tmp_path, monkeypatch):
+    """A newcomer that won all of its 5 battles tops the table; the page says it is provisional."""
+    from streamlit.testing.v1 import AppTest
+
+    from annotate_app.accounts.auth import Account
+    from annotate_app.ingest import import_file
+    from annotate_app.ui import common
+
+    populate(store)
+    rows = [
+        {
+            "prompt": f"new {i}",
+            "response_a": f"z{i}",
+            "response_b": f"a{i}",
+            "model_a": "zeta-1b",
+            "model_b": "atlas-70b",
+        }
+        for i in range(5)
+    ]
+    path = tmp_path / "new.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    import_file(store, path)
+    frame = store.pairs_frame()
+    for pair in frame[frame["prompt"].str.startswith("new ")].itertuples():
+        store.add_label(pair.pair_id, "alice", choice=2 if pair.model_a == "zeta-1b" else -2)
+    store.upsert_annotator("boss", role="admin")
+    store.close()
+    monkeypatch.setenv("ANNOTATE_DB", str(project_paths.db))
+    monkeypatch.setenv("ANNOTATE_WORK_DIR", str(project_paths.work_dir))
+    common.store()
+    at = AppTest.from_function(_leaderboard_page, default_timeout=60)
+    at.session_state["account"] = Account(name="boss", role="admin")
+    at.run()
+    assert not at.exception, at.exception
+    table = at.dataframe[0].value.set_index("model")
+    assert table.loc["zeta-1b", "few_battles"] and table.loc["zeta-1b", "battles"] == 5
+    assert not table.loc["atlas-70b", "few_battles"]
+    warnings = [w.value for w in at.warning]
+    assert "zeta-1b has only 5 battles: its rating is provisional" in warnings
+    assert any("Chatbot Arena" in c.value for c in at.caption)
