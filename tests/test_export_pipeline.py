@@ -17,6 +17,8 @@ from annotate_app.export import files
 from annotate_app.export.options import ExportOptions
 from annotate_app.export.preferences import (
     PREFERENCE_COLUMNS,
+    download_name,
+    export_bytes,
     export_dataset,
     preference_rows,
     preference_schema,
@@ -179,3 +181,35 @@ def test_pairs_with_a_blank_response_are_left_out_and_counted(store, tmp_path):
     report = export_dataset(store, tmp_path / "out.jsonl", "dpo-jsonl")
     assert report.rows == 2 and report.dropped["with an empty response"] == 1
     assert "1 with an empty response" in report.summary()
+
+
+@pytest.mark.parametrize(
+    ("fmt", "options", "members"),
+    [
+        ("dpo-jsonl", ExportOptions(), None),
+        (
+            "parquet",
+            ExportOptions(test_fraction=0.3),
+            ["preferences-test.parquet", "preferences-train.parquet"],
+        ),
+        (
+            "hf",
+            ExportOptions(),
+            ["preferences/README.md", "preferences/data/train-00000-of-00001.parquet"],
+        ),
+        ("battles", ExportOptions(test_fraction=0.3, aggregate="bt"), None),
+    ],
+)
+def test_download_bytes_and_names(project, fmt, options, members):
+    """The Dashboard's download: one file, or a zip of the split files or the folder."""
+    import io
+    import zipfile
+
+    data, name = export_bytes(project, fmt, options)
+    assert name == download_name(fmt, options)
+    if members is None:
+        assert name in ("preferences.jsonl", "battles.json") and data.strip()
+        json.loads(data.splitlines()[0])
+    else:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            assert sorted(archive.namelist()) == members

@@ -207,8 +207,12 @@ def export_dataset(
 def export_bytes(store: Store, fmt: str, options: ExportOptions | None = None) -> tuple[bytes, str]:
     """The export as one download: the file itself, or a zip when it is a folder or several
     files. Returns (bytes, file name)."""
+    options = options or ExportOptions()
+    if fmt == "battles":  # a download form sets every option; only the source applies to votes
+        options = ExportOptions(source=options.source)
     with tempfile.TemporaryDirectory() as tmp:
-        target = Path(tmp) / "out" / f"preferences{SUFFIXES.get(fmt, '')}"
+        stem = "battles" if fmt == "battles" else "preferences"
+        target = Path(tmp) / "out" / f"{stem}{SUFFIXES.get(fmt, '')}"
         report = export_dataset(store, target, fmt, options)
         written = [Path(p) for p in report.paths]
         if len(written) == 1 and written[0].is_file():
@@ -218,6 +222,8 @@ def export_bytes(store: Store, fmt: str, options: ExportOptions | None = None) -
 
 def download_name(fmt: str, options: ExportOptions) -> str:
     """The file name ``export_bytes`` gives this format and these options."""
+    if fmt == "battles":
+        return "battles.json"
     if fmt == "hf" or len(options.split_names()) > 1:
         return "preferences.zip"
     return f"preferences{SUFFIXES[fmt]}"
