@@ -45,7 +45,8 @@ def _sync() -> None:
     if not isinstance(sent, dict) or who is None:
         return
     outbox = sent.get("outbox") if isinstance(sent.get("outbox"), list) else []
-    acks = answers.record(common.store(), who.name, outbox) if outbox else []
+    store = common.store()
+    acks = answers.record(store, who.name, outbox, ProjectSettings.load(store)) if outbox else []
     st.session_state["label_acks"] = [a.as_dict() for a in acks]
     st.session_state["label_seq"] = sent.get("seq") if isinstance(sent.get("seq"), int) else None
     have = sent.get("have")
