@@ -6,8 +6,8 @@ All in one run, in Debian's chromium driven by Playwright, against `annotate ser
 1. Floor: a bare Streamlit fragment that swaps one line of text on the same keys (Streamlit's own
    round trip, no database). Key press -> new text painted, and the server's CPU per rerun.
 2. The label page on a project with 2k and with 100k open pairs: key press -> next pair painted, and
-   the server's CPU per answer (each answer acknowledged before the next press, so every answer is
-   its own sync). The probe is the same for both: the clock starts at the keydown event's timestamp
+   the server's CPU per answer (each answer acknowledged, and the rerun finished, PAUSE_MS before
+   the next press, so every answer is its own sync; the floor waits the same way). The probe is the same for both: the clock starts at the keydown event's timestamp
    and stops on the first animation frame after the shown pair changed (`[data-testid=pair]`'s
    `data-pair-id` on the label page). Every press must give exactly one label event (DuckDB is read
    after the server stops).
@@ -42,6 +42,7 @@ from tests import load_driver as ld  # noqa: E402
 from tests.load_driver import CHROMIUM, LAUNCH_ARGS, READY  # noqa: E402
 
 WARMUP = 5
+PAUSE_MS = 150  # after each answer has settled, as a person's next press comes later still
 KEYS = ("1", "2", "4", "5")
 PAIR = "[data-testid='pair']"
 
@@ -152,9 +153,12 @@ def floor_run(folder: Path, presses: int) -> dict:
             page = _Page(browser.new_page(viewport={"width": 1400, "height": 1000}), proc.pid)
             page.goto(url)
             page.get_by_text("PAIR-0-").wait_for(timeout=60000)
-            times, lost, cpu, wall = timed_presses(
-                page, presses, FLOOR_READ, lambda: page.wait_for_selector(READY, timeout=30000)
-            )
+
+            def settle() -> None:
+                page.wait_for_selector(READY, timeout=30000)
+                page.wait_for_timeout(PAUSE_MS)
+
+            times, lost, cpu, wall = timed_presses(page, presses, FLOOR_READ, settle)
             browser.close()
     finally:
         ld.stop(proc)
@@ -168,9 +172,13 @@ def sign_in(page, name: str) -> None:
     page.wait_for_selector(PAIR, timeout=60000)
 
 
-def settled(page, timeout_ms: int = 30000) -> None:
+def settled(page, timeout_ms: int = 30000, pause: bool = False) -> None:
+    """The outbox is empty (every answer acknowledged) and Streamlit's rerun has finished."""
     page.wait_for_function("window.__labelPage && window.__labelPage.outbox.length === 0",
                            timeout=timeout_ms)  # fmt: skip
+    page.wait_for_selector(READY, timeout=timeout_ms)
+    if pause:
+        page.wait_for_timeout(PAUSE_MS)
 
 
 def app_run(db: Path, work: Path, presses: int) -> dict:
@@ -183,7 +191,9 @@ def app_run(db: Path, work: Path, presses: int) -> dict:
             sign_in(page, "ann0")
             settled(page)
             idle = idle_cpu_rate(proc.pid)
-            times, lost, cpu, wall = timed_presses(page, presses, APP_READ, lambda: settled(page))
+            times, lost, cpu, wall = timed_presses(
+                page, presses, APP_READ, lambda: settled(page, pause=True)
+            )
             acked = page.evaluate("window.__labelPage.history.filter(h => h.status === 'saved')"
                                   ".length")  # fmt: skip
             browser.close()
