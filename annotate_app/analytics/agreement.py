@@ -18,7 +18,7 @@ import krippendorff
 import numpy as np
 import pandas as pd
 
-from annotate_app.labels.outcome import OUTCOMES, decided, outcome_codes, pair_outcomes
+from annotate_app.labels.outcome import OUTCOMES, decide, outcome_codes
 from annotate_app.labels.sources import HUMAN_SOURCES, Source
 from annotate_app.reward.metrics import EPS, expected_calibration_error
 from annotate_app.store import Store
@@ -200,14 +200,16 @@ def _against(
 ) -> tuple[pd.DataFrame, np.ndarray]:
     """The votes of ``sources`` on pairs the reference sources decided (A or B, by the one outcome
     rule), with a ``code`` column, and that reference outcome code for each of them."""
-    outcome = decided(pair_outcomes(votes[votes["source"].isin(reference_sources)]))
-    reference = pd.Series(outcome["outcome"].to_numpy(), index=outcome["pair_id"].to_numpy())
-    rated = votes[votes["source"].isin(sources)]
-    where = reference.index.get_indexer(rated["pair_id"])
-    rated = rated[where >= 0]
-    rated = rated.assign(code=outcome_codes(rated))
-    codes = np.where(reference.to_numpy() == "a", 0, 1)[where[where >= 0]]
-    return rated, codes
+    source = votes["source"].to_numpy(dtype=object)
+    codes = outcome_codes(votes)
+    item, pairs = pd.factorize(votes["pair_id"])
+    ref = np.isin(source, reference_sources)
+    choice = votes["choice"].astype("float64").to_numpy()
+    _, _, reference = decide(item[ref], len(pairs), codes[ref], choice[ref])
+    # pairs without reference votes come out 'both_bad' (code 3): not decided
+    rated = np.flatnonzero(np.isin(source, sources) & (reference[item] < 2))
+    out = votes.iloc[rated].assign(code=codes[rated])
+    return out, reference[item[rated]]
 
 
 def _judge_names(ai: pd.DataFrame) -> np.ndarray:

@@ -44,6 +44,26 @@ def vote_outcomes(votes: pd.DataFrame) -> pd.Series:
     return pd.Series(labels, index=votes.index, name="outcome")
 
 
+def decide(
+    item: np.ndarray, n_pairs: int, codes: np.ndarray, choice: np.ndarray, method: Method = "mean"
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The rule on arrays: votes numbered by pair (``item`` in 0..n_pairs-1), each with its side
+    code and choice. Returns (counts per pair and side code, mean choice, outcome code)."""
+    counts = np.zeros((n_pairs, len(OUTCOMES)), dtype=np.int64)
+    np.add.at(counts, (item, codes), 1)
+    taking_side = codes != 3
+    sums = np.bincount(item[taking_side], weights=choice[taking_side], minlength=n_pairs)
+    n_side = counts[:, :3].sum(axis=1)
+    mean = np.where(n_side > 0, sums / np.maximum(n_side, 1), np.nan)
+    if method == "mean":
+        side = np.select([mean > 0, mean < 0], [0, 1], default=2)
+    else:
+        top = counts[:, :3].max(axis=1)
+        unique_top = (counts[:, :3] == top[:, None]).sum(axis=1) == 1
+        side = np.where(unique_top, counts[:, :3].argmax(axis=1), 2)
+    return counts, mean, np.where(n_side == 0, 3, side)
+
+
 def pair_outcomes(votes: pd.DataFrame, method: Method = "mean") -> pd.DataFrame:
     """One row per pair: vote counts, mean choice, strength, outcome and soft target.
 
@@ -53,24 +73,9 @@ def pair_outcomes(votes: pd.DataFrame, method: Method = "mean") -> pd.DataFrame:
         raise ValueError(f"unknown outcome method {method!r}; use one of {', '.join(METHODS)}")
     if votes.empty:
         return pd.DataFrame(columns=OUTCOME_COLUMNS)
-    codes = outcome_codes(votes)
     item, pairs = pd.factorize(votes["pair_id"], sort=True)
-    counts = np.zeros((len(pairs), len(OUTCOMES)), dtype=np.int64)
-    np.add.at(counts, (item, codes), 1)
     choice = votes["choice"].astype("float64").to_numpy()
-    taking_side = codes != 3
-    sums = np.bincount(item[taking_side], weights=choice[taking_side], minlength=len(pairs))
-    n_side = counts[:, :3].sum(axis=1)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        mean = np.where(n_side > 0, sums / np.maximum(n_side, 1), np.nan)
-    if method == "mean":
-        decided = np.select([mean > 0, mean < 0], [0, 1], default=2)
-    else:
-        top = counts[:, :3].max(axis=1)
-        unique_top = (counts[:, :3] == top[:, None]).sum(axis=1) == 1
-        decided = np.where(unique_top, counts[:, :3].argmax(axis=1), 2)
-    code = np.where(n_side == 0, 3, decided)
-    target = np.asarray([1.0, 0.0, 0.5, np.nan])[code]
+    counts, mean, code = decide(item, len(pairs), outcome_codes(votes), choice, method)
     return pd.DataFrame(
         {
             "pair_id": pairs,
@@ -82,7 +87,7 @@ def pair_outcomes(votes: pd.DataFrame, method: Method = "mean") -> pd.DataFrame:
             "mean_choice": mean,
             "strength": np.abs(mean),
             "outcome": np.asarray(OUTCOMES, dtype=object)[code],
-            "target": target,
+            "target": np.asarray([1.0, 0.0, 0.5, np.nan])[code],
         }
     )
 

@@ -76,7 +76,7 @@ def current_spend(store: Store, budget: BudgetConfig | None = None) -> Spend:
     """Labels and verdicts paid for so far, priced by the saved routing costs (their defaults when
     none were saved), against the human budget."""
     budget = budget or load_config(store).budget
-    counts = store.routing_counts()
+    counts = store.spend_counts()
     return spend(budget, counts["human_labels"], counts["judge_calls"], counts["pairs"])
 
 

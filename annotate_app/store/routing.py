@@ -73,29 +73,34 @@ class RoutingStore(StoreBase):
                 "FROM h LEFT JOIN p USING (pair_id) ORDER BY h.pair_id"
             ).df()
 
-    def routing_counts(self) -> dict[str, int]:
-        """Pairs, human labels and judge verdicts paid for, and human routes still in the queue.
-
-        Spend counts every submitted label and verdict (``label_events``), a label later undone or
-        changed included: each was work done. Every spend figure reads these two counts.
-        """
+    def spend_counts(self) -> dict[str, int]:
+        """Pairs, and the human labels and judge verdicts paid for: every submitted one in the
+        ``label_events`` log, a label later undone or changed included, since each was work done.
+        Every spend figure reads these counts."""
         with self.cursor() as cur:
             row = first_row(
                 cur.execute(
                     "SELECT (SELECT count(*) FROM pairs), "
-                    "(SELECT count(*) FROM label_events WHERE kind = 'label' AND source = 'human'), "
-                    "(SELECT count(*) FROM label_events WHERE kind = 'label' AND source = 'ai'), "
-                    "(SELECT count(*) FROM routes r WHERE route = 'human' "
+                    "count(*) FILTER (WHERE source = 'human'), count(*) FILTER (WHERE source = 'ai') "
+                    "FROM label_events WHERE kind = 'label'"
+                )
+            )
+        return {"pairs": int(row[0]), "human_labels": int(row[1]), "judge_calls": int(row[2])}
+
+    def routing_counts(self) -> dict[str, int]:
+        """``spend_counts``, human routes still waiting in the queue, and the pool's age."""
+        with self.cursor() as cur:
+            row = first_row(
+                cur.execute(
+                    "SELECT (SELECT count(*) FROM routes r WHERE route = 'human' "
                     f"  AND r.pair_id NOT IN ({_LABELED_BY_PEOPLE})), "
                     "(SELECT epoch(current_timestamp::TIMESTAMP - min(created_at)) FROM pairs)"
                 )
             )
         return {
-            "pairs": int(row[0]),
-            "human_labels": int(row[1]),
-            "judge_calls": int(row[2]),
-            "queued_human": int(row[3]),
-            "age_seconds": float(row[4] or 0.0),
+            **self.spend_counts(),
+            "queued_human": int(row[0]),
+            "age_seconds": float(row[1] or 0.0),
         }
 
     def save_routes(
