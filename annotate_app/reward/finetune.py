@@ -66,6 +66,7 @@ def finetune(
     # the saved folder carries the training text format (chat template) and an eos token; an
     # encoder whose tokenizer cannot express the format stops here, before any training
     prepare_tokenizer(tokenizer, config.max_length)
+    model.config.eos_token_id = tokenizer.eos_token_id
     n = len(target)
     if n == 0:
         raise ValueError("no labeled pairs to fine-tune on")

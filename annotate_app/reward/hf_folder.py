@@ -81,8 +81,14 @@ def _write_head(version_dir: Path, config: TrainConfig, dest: Path) -> None:
         "label2id",
     ):
         encoder_config.pop(key, None)
+    tokenizer = AutoTokenizer.from_pretrained(
+        path, padding_side="left" if pooling == "last" else "right"
+    )
+    prepare_tokenizer(tokenizer, config.encoder.max_length)
     hf_config = BTHeadRewardConfig(
         encoder=encoder_config,
+        pad_token_id=tokenizer.pad_token_id,
+        eos_token_id=tokenizer.eos_token_id,
         dim=head.dim,
         members=head.config.members,
         hidden=head.config.hidden,
@@ -104,8 +110,4 @@ def _write_head(version_dir: Path, config: TrainConfig, dest: Path) -> None:
     BTHeadRewardConfig.register_for_auto_class()
     BTHeadRewardModel.register_for_auto_class("AutoModelForSequenceClassification")
     model.save_pretrained(dest)
-    tokenizer = AutoTokenizer.from_pretrained(
-        path, padding_side="left" if pooling == "last" else "right"
-    )
-    prepare_tokenizer(tokenizer, config.encoder.max_length)
     tokenizer.save_pretrained(dest)
