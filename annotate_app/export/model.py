@@ -1,7 +1,7 @@
 """Reward-model export: a model version as a Hugging Face folder, written out or zipped.
 
 Every version trained by the app leaves as a folder that
-``AutoModelForSequenceClassification.from_pretrained`` opens offline (``reward.hf_folder``): head
+``AutoModelForSequenceClassification.from_pretrained`` opens offline (``reward.model_folder``): head
 mode with ``trust_remote_code=True``, finetune mode as a standard model. The folder is written under
 a temporary name beside ``dest`` and renamed when complete, so a failed export leaves nothing.
 """
@@ -14,7 +14,7 @@ from pathlib import Path
 
 from annotate_app.export.files import write_folder_atomic, zip_folder
 from annotate_app.reward.config import TRAIN_CONFIG_FILE
-from annotate_app.reward.hf_folder import write_model_folder
+from annotate_app.reward.model_folder import write_model_folder
 from annotate_app.store import Store
 
 
