@@ -10,7 +10,9 @@ browser session takes short cursors on that one connection. One thread, started 
 - answers ``annotate backup`` requests (the CLI cannot open the file while the app holds it);
 - starts a retrain once the project's ``retrain_every`` new labels have arrived;
 - checkpoints the WAL into the ``.duckdb`` file every ``checkpoint_s`` seconds, and once more on
-  close, so the file alone holds every label up to the last checkpoint.
+  close, so the file alone holds every label up to the last checkpoint;
+- keeps a mark of the newest label event (``store/durability.py``), so a start after an unclean
+  stop notices when acknowledged labels are missing because the WAL was deleted.
 
 On start, leases left by a previous server process (killed, or stopped) are cut to a short grace
 time: their sessions are gone, so their pairs must not stay blocked for the whole lease time.
@@ -34,6 +36,7 @@ from annotate_app.reward.jobs import maybe_start_training
 from annotate_app.settings import ProjectSettings
 from annotate_app.store import Store
 from annotate_app.store import backup_files as backup
+from annotate_app.store.durability import WalMarker, lost_labels
 
 log = logging.getLogger(__name__)
 
@@ -57,6 +60,12 @@ class Services:
     def __init__(self, paths: ProjectPaths, config: ServiceConfig | None = None) -> None:
         self.config = config or ServiceConfig()
         self.store = Store(paths)
+        # acknowledged labels of the previous run that the file lacks (its WAL was deleted)
+        self.lost_labels = lost_labels(self.store)
+        if self.lost_labels:
+            log.error("%s", self.lost_labels)
+        self._marker = WalMarker(self.store)
+        self._marker.update()
         cut = self.store.expire_leases_after(
             dt.datetime.now() + dt.timedelta(seconds=self.config.lease_grace_s)
         )
@@ -87,6 +96,7 @@ class Services:
             steps = [("writing leases", lambda: assignment.maintain_queue(self.store))]
             if rounds % self._every(self.config.poll_s) == 0:
                 steps += [
+                    ("marking the newest label", self._marker.update),
                     ("polling jobs", self.runner.poll_all),
                     ("serving backup requests", lambda: backup.serve_requests(self.store)),
                 ]
@@ -114,6 +124,8 @@ class Services:
         self._stop.set()
         self._thread.join(timeout=5)
         assignment.flush_leases(self.store)
+        self.store.checkpoint()
+        self._marker.closed_cleanly()
         self.store.close()
 
 

@@ -62,6 +62,8 @@ def serve(paths: ProjectPaths, port: int, address: str, allow_no_passwords: bool
     from annotate_app import service
 
     services = service.start(paths)  # ProjectLockedError (one line) when another holds the file
+    if services.lost_labels:
+        print(f"annotate: warning: {services.lost_labels}", file=sys.stderr, flush=True)
     try:  # a project anyone can enter by typing a name stays on loopback unless told otherwise
         auth.check_exposure(services.store, address, allow_no_passwords)
     except auth.Unprotected:

@@ -36,6 +36,9 @@ def navigation() -> st.Page:
         st.caption(f"Signed in as **{who.name}** ({who.role})")
         st.button("Sign out", on_click=common.sign_out, key="sign-out")
         common.hand_over_session_cookie()
+        lost = common.services().lost_labels
+        if lost and who.is_admin:
+            st.error(f"Labels were lost: {lost}.")
     return st.navigation(sections)
 
 
