@@ -24,7 +24,13 @@ from annotate_app.store import Store
 from annotate_app.ui import common
 
 APP = str(REPO_ROOT / "annotate_app" / "ui" / "app.py")
-ADMIN_PAGES = ("views/settings.py", "views/data.py", "views/annotators.py", "views/jobs.py")
+ADMIN_PAGES = (
+    "views/settings.py",
+    "views/data.py",
+    "views/annotators.py",
+    "views/jobs.py",
+    "views/review.py",
+)
 
 
 def _project(path: Path, n_pairs: int) -> Path:
