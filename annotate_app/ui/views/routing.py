@@ -43,6 +43,26 @@ LEGEND = """
   again.
 """
 
+# Measured with bench/bench_routing_real.py (docs/benchmarks.md, "Routing on real judges").
+CHOOSING = """
+**Which policy, in plain words.** Send people the pairs where the judge is most likely wrong
+(*confidence*), unless the judge has no track record here yet.
+
+- Measured on 939 PandaLM pairs with three annotators each and two real judges, at a quarter of
+  the pairs labeled by people: **GPT-3.5** alone was right on 80.1% of them, random routing gave
+  84.3%, *confidence* 88.5% (+4.2 points over random). With **PandaLM-7B**: 75.1% alone, random
+  79.5%, *confidence* 86.4% (+6.8). *learned* was within a point of *confidence*; *value* was 1-2
+  points behind on labels, because it also spends people on what the reward model is unsure of.
+- A perfect router (one that knew every wrong verdict) would have reached 98.6%: routing by
+  features recovers about a third of what is possible. The strongest sign that a verdict is wrong
+  is a **second judge disagreeing** with it.
+- A judge that gives only a verdict (no probability, like GPT-3.5 through a chat API) cannot be
+  calibrated by its own confidence. *confidence* then estimates P(right) from the pair's features
+  once people have labeled about 30 of its pairs, and says so in every reason.
+- With a tenth of the pairs for people, no policy gained more than about 2 points over random:
+  the router needs human labels before it knows anything.
+"""
+
 
 def _config_form(config: routing_plan.RoutingConfig) -> routing_plan.RoutingConfig:
     left, mid, right = st.columns(3)
@@ -206,6 +226,8 @@ def render() -> None:
 
     with st.expander("What these words mean"):
         st.markdown(LEGEND)
+    with st.expander("Which policy? What was measured"):
+        st.markdown(CHOOSING)
     preview_col, apply_col = st.columns(2)
     if preview_col.button("Preview routes", key="rt-preview", type="secondary"):
         st.session_state[PREVIEW_KEY] = routing_plan.preview(store, config)
