@@ -231,12 +231,18 @@ class DuplicateKey(ValueError):
 
 
 def _unique_keys(pairs: list[tuple[str, object]]) -> dict:
-    row = {}
-    for key, value in pairs:
-        if key in row:
-            raise DuplicateKey(key)
-        row[key] = value
+    row = dict(pairs)
+    if len(row) != len(pairs):  # rare: find which key came twice
+        seen: set[str] = set()
+        for key, _ in pairs:
+            if key in seen:
+                raise DuplicateKey(key)
+            seen.add(key)
     return row
+
+
+# one decoder for every line: json.loads with a hook would build a new decoder per call
+_DECODER = json.JSONDecoder(object_pairs_hook=_unique_keys)
 
 
 def _jsonl_rows(source: _Source) -> Iterator[RowOrError]:
@@ -250,7 +256,7 @@ def _jsonl_rows(source: _Source) -> Iterator[RowOrError]:
             yield RowError(name, number, None, f"undecodable bytes (expected UTF-8): {exc.reason}")
             continue
         try:
-            row = json.loads(text, object_pairs_hook=_unique_keys)
+            row = _DECODER.decode(text)
         except RecursionError:
             yield RowError(name, number, None, "JSON nested too deeply")
             continue
