@@ -51,7 +51,10 @@ class ExportReport:
         return sum(self.splits.values())
 
     def summary(self) -> str:
-        counts = ", ".join(f"{n} {split}" for split, n in self.splits.items())
+        if list(self.splits) == ["train"]:  # no split asked for: just the count
+            counts = str(self.splits["train"])
+        else:
+            counts = ", ".join(f"{n} {split}" for split, n in self.splits.items())
         shape = " (chat messages)" if self.conversational else ""
         dropped = ", ".join(f"{n} {why}" for why, n in self.dropped.items() if n)
         return f"wrote {counts} {self.kind}{shape} to {', '.join(self.paths)}" + (
