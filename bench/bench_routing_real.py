@@ -277,8 +277,9 @@ def main() -> int:
             print(f"({time.perf_counter() - start:.0f} s)")
             report["judges"].append(figures)
             report["runs"].append(result)
-    (out / "routing_real.json").write_text(json.dumps(report, indent=2, default=float))
-    print(f"wrote {out / 'routing_real.json'}")
+    name = "routing_real-rm.json" if args.rm else "routing_real.json"
+    (out / name).write_text(json.dumps(report, indent=2, default=float))
+    print(f"wrote {out / name}")
     return 0
 
 

@@ -4,7 +4,15 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from annotate_app.cli import main
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory):
+    """One project for the module: the second simulation reads the vectors the first embedded."""
+    return tmp_path_factory.mktemp("sim") / "p.duckdb"
 
 
 def _labeled_file(path, n: int, offset: int = 0) -> None:
@@ -24,12 +32,12 @@ def _labeled_file(path, n: int, offset: int = 0) -> None:
             )
 
 
-def test_simulate_with_routing_writes_result_rows(tmp_path, monkeypatch):
+def test_simulate_with_routing_writes_result_rows(tmp_path, monkeypatch, project):
     home = tmp_path / "home"
     monkeypatch.setenv("HOME", str(home))
     monkeypatch.delenv("ANNOTATE_WORK_DIR", raising=False)
     data, test, out = tmp_path / "pool.jsonl", tmp_path / "test.jsonl", tmp_path / "sim.json"
-    db = tmp_path / "p.duckdb"
+    db = project
     _labeled_file(data, 24)
     _labeled_file(test, 12, offset=100)
     code = main(
@@ -58,7 +66,7 @@ def test_simulate_with_routing_writes_result_rows(tmp_path, monkeypatch):
     assert all(r["label_accuracy"] == 1.0 and r["ai_labels"] == 0 for r in full)
     assert "synthetic" in json.dumps(result["judge"])
     # the caches live in the project's work folder: verdicts as Parquet, vectors in the project
-    assert list((tmp_path / "p.work" / "simulation").glob("verdicts-*.parquet"))
+    assert list((db.parent / "p.work" / "simulation").glob("verdicts-*.parquet"))
     assert not home.exists()
     from annotate_app.reward.encoder import EncoderConfig
     from annotate_app.store import Store
@@ -72,7 +80,38 @@ def test_simulate_takes_one_mode():
 
 
 def test_simulate_routing_command_is_gone(capsys):
-    import pytest
-
     with pytest.raises(SystemExit):
         main(["simulate-routing", "x.jsonl"])
+
+
+def test_simulate_routing_replays_recorded_verdicts(tmp_path, capsys, project):
+    """`--judge recorded:FILE`: the verdicts file's judge labels the pool; here it always picks the
+    chosen reply except on every fourth pair, so its agreement is 0.75 and routing can fix it."""
+    data, test, verdicts = tmp_path / "pool.jsonl", tmp_path / "test.jsonl", tmp_path / "v.jsonl"
+    _labeled_file(data, 24)
+    _labeled_file(test, 12, offset=100)
+    rows = []
+    for line in data.read_text().splitlines():
+        r = json.loads(line)
+        i = len(rows)
+        rows.append(
+            {"prompt": r["prompt"], "response_a": r["chosen"], "response_b": r["rejected"],
+             "judge": "their-judge", "winner": "b" if i % 4 == 0 else "a"}
+        )  # fmt: skip
+    verdicts.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    out = tmp_path / "sim.json"
+    code = main(
+        [
+            "--db", str(project), "simulate", str(data), "--test", str(test),
+            "--routing", "all-ai,random", "--human-budgets", "0.5",
+            "--judge", f"recorded:{verdicts}", "--seeds", "1", "--rounds", "1", "--no-rm",
+            "--json", str(out),
+        ]
+    )  # fmt: skip
+    assert code == 0
+    result = json.loads(out.read_text())
+    assert result["judge"] == "their-judge (recorded)" and result["verdict_only_judge"]
+    assert result["judge_agreement"] == 0.75
+    all_ai = next(r for r in result["results"] if r["policy"] == "all-ai")
+    assert all_ai["label_accuracy"] == 0.75
+    assert "one human label per pair" in capsys.readouterr().out

@@ -165,13 +165,11 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def add_routing_simulation_options(p: argparse.ArgumentParser) -> None:
     """The routing mode's options of ``annotate simulate``."""
-    from annotate_app.simulation.routing import SIM_POLICIES
-
     p.add_argument(
         "--routing",
         metavar="POLICIES",
         help="routing mode: comma-separated policies from "
-        f"{', '.join(SIM_POLICIES)} (oracle: the ceiling, humans get the pairs the judge gets wrong)",
+        f"{', '.join(POLICIES)}, oracle (the ceiling: humans get the pairs the judge gets wrong)",
     )
     p.add_argument("--human-budgets", default="0,0.1,0.25,0.5,1", metavar="F,F,...")
     p.add_argument(
