@@ -13,6 +13,8 @@ who = common.require_admin()
 store = common.store()
 st.title("Annotators")
 frame = store.annotators_frame()
+# An account with no labels has no median: a blank cell, not the word "None".
+frame["median_seconds"] = frame["median_seconds"].astype("float64")
 gold = gold_accuracy(store.overlap_votes()).set_index("annotator")
 frame["gold_labeled"] = [int(gold["n_gold"].get(n, 0)) for n in frame["name"]]
 frame["gold_accuracy"] = [gold["accuracy"].get(n) for n in frame["name"]]
