@@ -213,3 +213,16 @@ def test_download_bytes_and_names(project, fmt, options, members):
     else:
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
             assert sorted(archive.namelist()) == members
+
+
+def test_exports_get_the_usual_file_permissions(project, tmp_path):
+    plain = tmp_path / "plain.txt"
+    plain.write_text("x")
+    usual = plain.stat().st_mode & 0o777
+    export_dataset(project, tmp_path / "out.jsonl", "dpo-jsonl")
+    export_dataset(project, tmp_path / "hf", "hf")
+    assert (tmp_path / "out.jsonl").stat().st_mode & 0o777 == usual
+    (tmp_path / "plain-dir").mkdir()
+    usual_dir = (tmp_path / "plain-dir").stat().st_mode & 0o777
+    assert (tmp_path / "hf").stat().st_mode & 0o777 == usual_dir
+    assert (tmp_path / "hf" / "README.md").stat().st_mode & 0o777 == usual

@@ -17,7 +17,7 @@ import json
 import math
 import os
 import shutil
-import tempfile
+import uuid
 import zipfile
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
@@ -38,9 +38,7 @@ def write_files_atomic(targets: Mapping[Path, Callable[[Path], None]]) -> None:
     try:
         for path, write in targets.items():
             path.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-            os.close(fd)
-            written[path] = Path(tmp_name)
+            written[path] = _temporary_name(path)
             write(written[path])
         for path, tmp in written.items():
             os.replace(tmp, path)
@@ -56,7 +54,8 @@ def write_folder_atomic(path: Path, write: Callable[[Path], None]) -> None:
     if path.exists() and (not path.is_dir() or any(path.iterdir())):
         raise FileExistsError(f"{path} exists and is not empty; choose a new folder")
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent))
+    tmp = _temporary_name(path)
+    tmp.mkdir()
     try:
         write(tmp)
         if path.exists():
@@ -65,6 +64,12 @@ def write_folder_atomic(path: Path, write: Callable[[Path], None]) -> None:
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
+
+
+def _temporary_name(path: Path) -> Path:
+    """A fresh hidden name beside ``path``; the file is created by its writer, so it gets the usual
+    permissions (a ``mkstemp`` file would stay private to its owner after the rename)."""
+    return path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
 
 
 def json_value(value: object) -> object:
