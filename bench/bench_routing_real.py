@@ -214,11 +214,8 @@ def summarise(result: dict) -> tuple[pd.DataFrame, list[str]]:
         lines.append("")
         lines.append("reward-model held-out accuracy (production head on the hybrid labels):")
         for policy in POLICIES:
-            rm = [
-                table.loc[(policy, b), "rm"]
-                for b in result["budgets"]
-                if (policy, b) in table.index
-            ]
+            budgets = [0.0] if policy == "all-ai" else result["budgets"]
+            rm = [table.loc[(policy, b), "rm"] for b in budgets if (policy, b) in table.index]
             lines.append(f"  {policy}: " + " ".join(f"{x:.3f}" for x in rm))
     return agg, lines
 
