@@ -209,6 +209,16 @@ def app_run(db: Path, work: Path, presses: int) -> dict:
     }
 
 
+def wait_for_pair(page, name: str, timeout_s: float = 60) -> None:
+    deadline = time.monotonic() + timeout_s
+    while page.evaluate("window.__labelPage.current") is None:
+        if time.monotonic() > deadline:
+            raise TimeoutError("no pair on the label page")
+        if page.get_by_label("Name").count():  # a restarted server has no session
+            sign_in(page, name)
+        page.wait_for_timeout(100)
+
+
 def burst_run(db: Path, work: Path, presses: int, gap_ms: int) -> dict:
     """Fast presses with a kill -9 and a restart halfway; the page's outbox carries the answers."""
     proc, url = ld.start_server(db, work)
@@ -227,12 +237,11 @@ def burst_run(db: Path, work: Path, presses: int, gap_ms: int) -> dict:
                     t0 = time.monotonic()
                     proc, _ = ld.start_server(db, work, port=port)
                     restarted_after_s = time.monotonic() - t0
-                    if page.get_by_label("Name").count():
-                        sign_in(page, "ann1")
                 if page.evaluate("window.__labelPage.current") is None:
-                    # Faster than any person: the buffer ran dry before the server topped it up.
+                    # Faster than any person: the buffer ran dry before the server topped it up
+                    # (or the restarted server asks to sign in again).
                     starved += 1
-                    page.wait_for_function("window.__labelPage.current !== null", timeout=60000)
+                    wait_for_pair(page, "ann1")
                 page.keyboard.press(KEYS[i % len(KEYS)])
                 pressed += 1
                 page.wait_for_timeout(gap_ms)
