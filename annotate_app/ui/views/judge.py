@@ -23,7 +23,9 @@ from annotate_app.ui import common
 def _reliability_points(report: dict[str, dict]) -> pd.DataFrame:
     columns = ["judge", "bin_low", "bin_high", "mean_p_a", "frac_a", "count"]
     rows = [
-        {**b, "judge": judge_id} for judge_id, m in report.items() for b in m.get("reliability") or []
+        {**b, "judge": judge_id}
+        for judge_id, m in report.items()
+        for b in m.get("reliability") or []
     ]
     return pd.DataFrame(rows, columns=columns)
 
