@@ -15,7 +15,7 @@ from annotate_app.analytics.calibration import (
     agreement_by,
     fit_calibration,
     judge_report,
-    latest_calibration_map,
+    latest_calibrations,
     refit_calibration,
     refresh_calibrations,
     reliability_curve,
@@ -99,7 +99,7 @@ def test_fits_are_monotone_and_versioned(gold):
     add_verdicts(store, p)
     assert refit_calibration(store, JUDGE, "isotonic") == 1
     assert refit_calibration(store, JUDGE, "platt") == 2
-    cmap = latest_calibration_map(store, JUDGE)
+    _, _, cmap = latest_calibrations(store)[JUDGE]
     assert cmap.method == "platt"
     grid = np.linspace(0.05, 0.95, 19)
     assert np.all(np.diff(cmap.p_human_a(grid)) >= 0)
@@ -177,7 +177,7 @@ def test_routing_reads_the_stored_map(gold):
     assert f"v{version} platt on 10" in calibration.describe()
     pair_ids = list(verdicts)
     p_a = np.array([verdicts[p] for p in pair_ids])
-    stored = latest_calibration_map(store, JUDGE)
+    _, _, stored = latest_calibrations(store)[JUDGE]
     got = calibration.p_right(p_a, np.ones(len(p_a)), pair_ids=pd.Index(pair_ids))
     assert got == pytest.approx(stored.p_agree(p_a))
     assert calibration.agreement == judge_report(store)[JUDGE]["agreement"]

@@ -248,11 +248,6 @@ def refresh_calibrations(
     return written
 
 
-def latest_calibration_map(store: Store, judge_id: str) -> CalibrationMap | None:
-    row = store.latest_judge_calibration(judge_id)
-    return None if row is None else CalibrationMap(row["method"], row["params"])
-
-
 def latest_calibrations(store: Store) -> dict[str, tuple[int, int, CalibrationMap]]:
     """(version, pairs fitted on, map) of the latest stored version of every judge that has one."""
     out = {}

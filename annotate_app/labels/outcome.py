@@ -11,9 +11,6 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
-from annotate_app.labels.sources import HUMAN_SOURCES
-
-Outcome = Literal["a", "b", "tie", "both_bad"]
 OUTCOMES: tuple[str, ...] = ("a", "b", "tie", "both_bad")  # index = outcome code
 Method = Literal["mean", "majority"]
 METHODS: tuple[str, ...] = ("mean", "majority")
@@ -67,7 +64,7 @@ def decide(
 def pair_outcomes(votes: pd.DataFrame, method: Method = "mean") -> pd.DataFrame:
     """One row per pair: vote counts, mean choice, strength, outcome and soft target.
 
-    Pass the votes of one group of voters (see ``people_votes``); every vote in ``votes`` counts.
+    Pass the votes of one group of voters (one source, or ``HUMAN_SOURCES``); each one counts.
     """
     if method not in METHODS:
         raise ValueError(f"unknown outcome method {method!r}; use one of {', '.join(METHODS)}")
@@ -90,11 +87,6 @@ def pair_outcomes(votes: pd.DataFrame, method: Method = "mean") -> pd.DataFrame:
             "target": np.asarray([1.0, 0.0, 0.5, np.nan])[code],
         }
     )
-
-
-def people_votes(votes: pd.DataFrame) -> pd.DataFrame:
-    """The votes of people (``HUMAN_SOURCES``): the reference group."""
-    return votes[votes["source"].isin(HUMAN_SOURCES)]
 
 
 def decided(outcomes: pd.DataFrame) -> pd.DataFrame:

@@ -27,19 +27,8 @@ SCALE: tuple[ScaleChoice, ...] = (
     ScaleChoice("6", "Both bad", None, both_bad=True),
 )
 CHOICE_VALUES: tuple[int, ...] = tuple(c.shown for c in SCALE if c.shown is not None)
-TIE = 0
 
 
 def stored_choice(shown: int, left_side: Side) -> int:
     """Map a choice about the shown left/right order back to the pair's own A/B."""
     return shown if left_side == "a" else -shown
-
-
-def shown_choice(stored: int, left_side: Side) -> int:
-    """The stored choice as the annotator saw it (the inverse of ``stored_choice``)."""
-    return stored if left_side == "a" else -stored
-
-
-def strength(choice: int) -> int:
-    """0 tie, 1 better, 2 much better."""
-    return abs(int(choice))
