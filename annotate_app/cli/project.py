@@ -15,6 +15,7 @@ from annotate_app.ingest.errors import shown
 from annotate_app.ingest.formats import FORMATS
 from annotate_app.ingest.readers import ReadLimits, parse_size
 from annotate_app.labels.consensus import AGGREGATIONS
+from annotate_app.labels.sources import HUMAN_SOURCES, PEOPLE, SOURCES
 from annotate_app.settings import load as load_settings
 from annotate_app.store import Store
 
@@ -152,7 +153,12 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="dpo-jsonl, parquet, hf (Hub-layout dataset folder) or battles (Arena clean_battle "
         "JSON); default dpo-jsonl",
     )
-    p.add_argument("--source", choices=("human", "ai", "import", "all"), default="all")
+    p.add_argument(
+        "--source",
+        choices=(*SOURCES, PEOPLE, "all"),
+        default="all",
+        help=f"whose votes count ({PEOPLE}: {', '.join(HUMAN_SOURCES)}); default all",
+    )
     p.add_argument(
         "--aggregate", choices=AGGREGATIONS, default="mean", help="how votes decide a pair"
     )
