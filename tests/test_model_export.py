@@ -150,6 +150,7 @@ def test_head_export_is_one_self_contained_automodel_that_scores_like_the_app(pr
 
     model, tokenizer = _load(folder)
     assert tokenizer.eos_token == "[SEP]" and tokenizer.chat_template
+    assert config["eos_token_id"] == tokenizer.eos_token_id  # TRL finds model and tokenizer agree
     pairs = _open_pairs(store)
     conv_a = [_messages(t, r) for t, r in zip(pairs["turns"], pairs["text_a"], strict=True)]
     conv_b = [_messages(t, r) for t, r in zip(pairs["turns"], pairs["text_b"], strict=True)]
