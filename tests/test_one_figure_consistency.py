@@ -21,6 +21,10 @@ from tests.analytics_data import JUDGE, populate
 UI_DIR = Path(__file__).resolve().parents[1] / "annotate_app" / "ui"
 
 
+def _no_nan(token: str):
+    raise AssertionError(f"{token} is not JSON: every command prints strict JSON")
+
+
 def _render(module: str) -> None:
     import importlib
 
@@ -62,7 +66,7 @@ def figures(tmp_path_factory) -> dict:
             buffer = io.StringIO()
             with contextlib.redirect_stdout(buffer):
                 assert main(["--db", str(paths.db), *argv]) == 0
-            out["cli"][name] = json.loads(buffer.getvalue())
+            out["cli"][name] = json.loads(buffer.getvalue(), parse_constant=_no_nan)
         for name, target in (
             ("dashboard", "annotate_app.ui.views.dashboard"),
             ("judge", "annotate_app.ui.views.judge"),

@@ -18,6 +18,7 @@ import krippendorff
 import numpy as np
 import pandas as pd
 
+from annotate_app.export.files import json_value
 from annotate_app.labels.outcome import OUTCOMES, decide, outcome_codes
 from annotate_app.labels.sources import HUMAN_SOURCES, Source
 from annotate_app.reward.metrics import EPS, expected_calibration_error
@@ -227,7 +228,7 @@ def agreement_summary(store: Store, flt: LabelFilter | None = None) -> dict:
     mean_kappa = (
         float(np.average(weights["kappa"], weights=weights["n_pairs"])) if len(weights) else None
     )
-    return _jsonable(
+    return json_value(
         {
             "overlap_pairs": int(votes["pair_id"].nunique()),
             "krippendorff_alpha": krippendorff_alpha(votes),
@@ -238,15 +239,3 @@ def agreement_summary(store: Store, flt: LabelFilter | None = None) -> dict:
             "judges": judges.to_dict(orient="records"),
         }
     )
-
-
-def _jsonable(value):
-    if isinstance(value, dict):
-        return {k: _jsonable(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_jsonable(v) for v in value]
-    if isinstance(value, float | np.floating):
-        return None if math.isnan(value) else float(value)
-    if isinstance(value, np.integer):
-        return int(value)
-    return value

@@ -9,6 +9,7 @@ import sys
 
 from annotate_app.analytics.calibration import METHODS, judge_report, refit_calibration
 from annotate_app.cli.support import CLIError, open_store
+from annotate_app.export.files import json_value
 from annotate_app.jobs import JobFailed, JobRunner
 from annotate_app.judge.jobs import JudgeBusy, JudgeJobConfig, submit_judge_job
 from annotate_app.judge.spec import JudgeSpec
@@ -112,7 +113,7 @@ def cmd_judge_report(args: argparse.Namespace) -> int:
                     print(f"no calibration for {judge_id}: {exc}")
         report = judge_report(store)
     if args.json:
-        print(json.dumps(report, indent=2, default=str))
+        print(json.dumps(json_value(report), indent=2, default=str, allow_nan=False))
         return 0
     if not report:
         print("no AI verdicts yet: run 'annotate judge' first")
