@@ -154,3 +154,24 @@ def test_agreement_summary_on_a_project(store):
     assert [g["n_gold"] for g in summary["gold_accuracy"]] == [10, 7, 3]
     judge = summary["judges"][0]
     assert judge["judge"] == "judge:test" and judge["agreement"] > 0.6
+
+
+def test_reference_outcomes_follow_the_one_rule():
+    """The people's outcome is the sign of the mean choice: +2 -1 -1 is a tie (no reference), though
+    a majority would say B; a both-bad vote takes no side."""
+    frame = votes(
+        [
+            ("p1", "u1", "human", 2),
+            ("p1", "u2", "human", -1),
+            ("p1", "u3", "import", -1),
+            ("p2", "u1", "human", -2),
+            ("p2", "u2", "human", None),
+            ("p1", "j", "ai", -1, 0.3),
+            ("p2", "j", "ai", -1, 0.2),
+        ]
+    )
+    frame.loc[frame["source"] == "ai", "judge_id"] = "j"
+    rows = agreement.judge_rows(frame)
+    assert rows["pair_id"].tolist() == ["p2"] and rows["hit"].tolist() == [1.0]
+    table = agreement.judge_agreement(frame).iloc[0]
+    assert (table["n_pairs"], table["agreement"]) == (1, 1.0)
