@@ -96,7 +96,11 @@ def _pair_detail(store, who, pair_id: str) -> None:
     if history.empty:
         st.caption("Nobody has labeled this pair yet.")
     else:
-        shown = history.assign(label=history.apply(_vote_words, axis=1))
+        shown = history.assign(
+            label=history.apply(_vote_words, axis=1),
+            rationale=history["rationale"].fillna(""),
+            p_a=history["p_a"].astype("float64"),  # blank, not "None", for people's labels
+        )
         st.dataframe(
             shown[["source", "annotator", "label", "rationale", "p_a", "created_at"]],
             hide_index=True,
