@@ -8,6 +8,7 @@ import json
 import pandas as pd
 import pytest
 
+from annotate_app.export.battles import battle_records
 from annotate_app.export.options import ExportOptions
 from annotate_app.export.preferences import preference_rows
 from annotate_app.ingest import import_file
@@ -73,7 +74,9 @@ def test_adjudication_settles_the_export_and_flags_hold_pairs_back(reviewed):
     people = ExportOptions(source="people")
     rows = preference_rows(store, people).frame()
     assert p[0] in set(rows["pair_id"]), "alice's +2 and bob's -1 average to A"
+    assert p[0] in {b["question_id"] for b in battle_records(store, "people")}
     store.flag_pair(p[0], "carol", "unsafe", "insults the user")
+    assert p[0] not in {b["question_id"] for b in battle_records(store, "people")}
     rows = preference_rows(store, people)
     assert p[0] not in set(rows.frame()["pair_id"]) and rows.dropped["flagged"] == 1
     assert store.review_pairs(ReviewFilter(flagged=True))["pair_id"].tolist() == [p[0]]

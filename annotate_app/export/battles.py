@@ -37,6 +37,7 @@ BATTLE_COLUMNS = (
 def battle_records(store: Store, source: str = "all") -> list[dict]:
     """Every battle, oldest first, as FastChat ``clean_battle`` records."""
     votes = store.battle_votes(replace(LabelFilter(), sources=source_list(source)))
+    votes = votes[~votes["pair_id"].isin(store.flagged_pair_ids())]  # open flags wait for review
     return [_record(v) for v in votes.itertuples(index=False)]
 
 
