@@ -6,11 +6,12 @@ import json
 
 import pandas as pd
 
+from annotate_app.labels.sources import PEOPLE
 from annotate_app.store.base import StoreBase, first_row
 
 # A pair is open for routing until a person (labels.sources.HUMAN_SOURCES) has labeled it: it then
 # has a 'people' row in the pair_outcomes view, the one place SQL derives outcomes.
-_LABELED_BY_PEOPLE = "SELECT pair_id FROM pair_outcomes WHERE voters = 'people'"
+_LABELED_BY_PEOPLE = f"SELECT pair_id FROM pair_outcomes WHERE voters = '{PEOPLE}'"
 
 
 class RoutingStore(StoreBase):
@@ -66,7 +67,7 @@ class RoutingStore(StoreBase):
         with self.cursor() as cur:
             return cur.execute(
                 "WITH h AS (SELECT pair_id, outcome FROM pair_outcomes "
-                "  WHERE voters = 'people' AND outcome IN ('a', 'b')), "
+                f"  WHERE voters = '{PEOPLE}' AND outcome IN ('a', 'b')), "
                 "p AS (SELECT pair_id, propensity FROM routing_decisions WHERE route = 'human' "
                 "  QUALIFY row_number() OVER (PARTITION BY pair_id ORDER BY run_id DESC) = 1) "
                 "SELECT h.pair_id, (h.outcome = 'a')::INTEGER AS human_a, p.propensity "
