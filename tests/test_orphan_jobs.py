@@ -190,3 +190,12 @@ def test_jobs_list_and_cancel_from_the_cli(paths: ProjectPaths) -> None:
     missing = _annotate(paths, "jobs", "cancel", "no-such-job")
     _, err = missing.communicate(timeout=120)
     assert missing.returncode == 1 and err.count("\n") == 1 and "no job no-such-job" in err
+
+
+def test_a_job_of_an_unknown_kind_does_not_stop_the_next_process(paths: ProjectPaths) -> None:
+    with Store(paths) as store:
+        store.create_job("plugin-1", "gone-plugin", {})
+        store.update_job("plugin-1", status="running")
+        runner = JobRunner(store)
+        ((job_id, what),) = runner.adopted
+        assert job_id == "plugin-1" and what.startswith("left as it is: ValueError: unknown job")

@@ -172,7 +172,11 @@ class JobRunner:
                 )
                 outcomes.append((job_id, "killed: orphaned and stale"))
                 continue
-            status = self.poll(job_id)["status"]
+            try:
+                status = self.poll(job_id)["status"]
+            except Exception as exc:  # noqa: BLE001 - one bad job must not stop the process opening
+                outcomes.append((job_id, f"left as it is: {type(exc).__name__}: {exc}"))
+                continue
             outcomes.append(
                 (job_id, "followed: its worker still runs" if status == "running" else status)
             )
