@@ -13,6 +13,7 @@ from annotate_app.accounts import auth
 from annotate_app.ingest import import_file
 from annotate_app.settings import ProjectSettings
 from annotate_app.store import Store
+from annotate_app.ui.pages import PAGES, SIGN_IN
 
 UI = Path(auth.__file__).resolve().parents[1] / "ui"
 ADMIN = auth.Account("root", "admin")
@@ -51,16 +52,8 @@ def _calls_require_admin(nodes: list[ast.stmt]) -> bool:
 
 
 def _pages() -> list[tuple[str, str, bool]]:
-    """(page, title, admin) of every PageSpec in ui/app.py, read from its source: importing the
-    app script would run it."""
-    tree = ast.parse((UI / "app.py").read_text(encoding="utf-8"))
-    found = []
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "PageSpec":
-            page, title = (arg.value for arg in node.args[:2])
-            admin = any(k.arg == "admin" and k.value.value is True for k in node.keywords)
-            found.append((page, title, admin))
-    return found
+    """(page, title, admin) of every page the router knows, and the sign-in page."""
+    return [(spec.page, spec.title, spec.admin) for spec in (*PAGES, SIGN_IN)]
 
 
 def test_every_admin_page_checks_the_role_itself() -> None:
