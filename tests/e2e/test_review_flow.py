@@ -1,9 +1,9 @@
 """Flag -> review -> adjudicate -> export, in a real browser against `annotate serve`.
 
-The flag is raised through the store API the label page calls (``Store.flag_pair``), before the
-server starts; the admin then works in the browser only: the Data page's export leaves the flagged
-pair out, the Review page shows the flag and the two disagreeing labels, the admin saves a final
-label, and the downloaded export holds the pair decided the admin's way.
+An annotator flags the pair on the label page (F, a reason, a note); the admin then works in the
+browser only: the Data page's export leaves the flagged pair out, the Review page shows the flag and
+the two disagreeing labels, the admin saves a final label, and the downloaded export holds the pair
+decided the admin's way.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from annotate_app import settings
 from annotate_app.ingest import import_file
 from annotate_app.store import Store
 from tests import load_driver as ld
@@ -37,14 +38,41 @@ def _project(folder: Path) -> tuple[Path, str, str]:
     with Store(db) as store:
         import_file(store, data)
         store.upsert_annotator("boss", role="admin")
+        store.upsert_annotator("carol")
+        settings.update(store, overlap_k=3)  # the disputed pair is still in carol's queue
         ids = dict(zip(store.pairs_frame()["prompt"], store.pairs_frame()["pair_id"], strict=True))
         disputed = ids[DISPUTED]
         water_is_a = store.get_pair(disputed)["text_a"] == "In a glass of water."
         store.add_label(disputed, "alice", choice=2 if water_is_a else -2, rationale="keeps best")
         store.add_label(disputed, "bob", choice=-1 if water_is_a else 1, rationale="lasts longer")
         store.add_label(ids["Name a prime."], "alice", choice=1)
-        store.flag_pair(disputed, "bob", "cant_judge", "depends on how long")
     return db, disputed, "A" if water_is_a else "B"
+
+
+def _sign_in(page, url: str, name: str) -> None:
+    page.goto(url)
+    page.wait_for_selector(ld.READY, timeout=30000)
+    page.get_by_label("Name").fill(name)
+    page.get_by_role("button", name="Sign in").click()
+
+
+def _flag_on_the_label_page(browser, url: str) -> None:
+    """carol skips to the disputed pair and flags it: F, a reason, a note, "Flag and skip"."""
+    page = browser.new_page(viewport={"width": 1440, "height": 900})
+    _sign_in(page, url, "carol")
+    pair = page.locator("[data-testid='pair']")
+    pair.wait_for(timeout=30000)
+    if DISPUTED not in pair.inner_text():
+        page.keyboard.press("s")
+    assert DISPUTED in pair.inner_text()
+    page.keyboard.press("f")
+    page.get_by_label("Can't judge").check()
+    page.get_by_label("Note").fill("depends on how long")
+    page.get_by_role("button", name="Flag and skip").click()
+    page.wait_for_function(
+        "window.__labelPage && window.__labelPage.outbox.length === 0", timeout=20000
+    )
+    page.close()
 
 
 def _nav(page, title: str) -> None:
@@ -58,11 +86,9 @@ def test_flag_review_adjudicate_export(tmp_path: Path) -> None:
     try:
         with sync_api.sync_playwright() as p:
             browser = p.chromium.launch(executable_path=str(ld.CHROMIUM), args=ld.LAUNCH_ARGS)
+            _flag_on_the_label_page(browser, url)
             page = browser.new_page(viewport={"width": 1440, "height": 900})
-            page.goto(url)
-            page.wait_for_selector(ld.READY, timeout=30000)
-            page.get_by_label("Name").fill("boss")
-            page.get_by_role("button", name="Sign in").click()
+            _sign_in(page, url, "boss")
             page.wait_for_selector("[data-testid='stSidebarNav']", timeout=30000)
 
             _nav(page, "Data")
@@ -96,5 +122,8 @@ def test_flag_review_adjudicate_export(tmp_path: Path) -> None:
     assert exported[disputed]["source"] == "adjudicated"
     with Store(db) as store:
         assert store.flagged_pair_ids() == set()
+        flags = store.flag_history(disputed)
+        assert list(flags["kind"]) == ["flag", "resolve"] and flags["annotator"][0] == "carol"
+        assert (flags["reason"][0], flags["note"][0]) == ("cant_judge", "depends on how long")
         final = store.label_events().iloc[-1]
         assert (final["source"], final["rationale"]) == ("adjudicated", "water keeps it fresh")
