@@ -32,8 +32,6 @@ def test_normalise_and_invisible_characters() -> None:
     for bad in ("a\u200bb", "a\u202eb", "a\x00b", "a\nb", "a\u2028b", "a\ufeffb", "a\ue000b"):
         with pytest.raises(names.BadName, match="U\\+"):
             names.clean(bad)
-    assert names.is_blank("\u200b\u200d \ufeff\n")
-    assert not names.is_blank("\u200bx")
 
 
 def test_skeleton_finds_look_alikes_and_keeps_distinct_names_apart() -> None:
@@ -78,3 +76,11 @@ def test_a_named_invite_is_checked_when_made_and_binds_the_name(project: Store) 
 def test_stored_names_are_nfkc(project: Store) -> None:
     made = auth.create_account(project, ADMIN, "  \uff44\uff41\uff4e  ")  # full-width 'dan'
     assert made.name == "dan" and project.get_annotator("dan") is not None
+
+
+def test_look_alikes_among_new_names_and_against_existing_ones() -> None:
+    assert names.look_alikes(["gpt-4", "llama", "GPT-4", "llama"]) == {"GPT-4": "gpt-4"}
+    assert names.look_alikes(["m\u0456stral", "mistral"], ["mistral"]) == {
+        "m\u0456stral": "mistral"
+    }
+    assert names.look_alikes(["mistral", "mixtral"], ["mistral"]) == {}
