@@ -61,8 +61,12 @@ class SessionBook:
         token_id = _b64(os.urandom(12))
         expires = time.time() + self.config.lifetime_s
         payload = f"{_b64(name.encode())}.{int(expires)}.{token_id}"
+        now = time.monotonic()
         with self._lock:
-            self._seen[token_id] = time.monotonic()
+            # forget tokens unseen for a whole lifetime: they have expired in any case
+            for old in [t for t, at in self._seen.items() if now - at > self.config.lifetime_s]:
+                del self._seen[old]
+            self._seen[token_id] = now
         return f"{payload}.{self._sign(payload)}"
 
     def check(self, token: str | None, idle_s: float) -> SessionClaim | None:
@@ -119,5 +123,7 @@ class SessionBook:
         return entry[0]
 
     def pending(self, code: str) -> bool:
+        """True while the grant waits for the browser (not redeemed, not expired)."""
         with self._lock:
-            return code in self._grants
+            entry = self._grants.get(code)
+        return entry is not None and time.monotonic() - entry[1] <= GRANT_SECONDS
