@@ -158,3 +158,32 @@ def test_a_project_setting_and_the_cli_flags_set_the_limits(
     assert parse_size("64MiB") == 64 << 20
     with pytest.raises(SystemExit):
         main(["--db", str(db), "import", str(path), "--max-bytes", "lots"])
+
+
+def test_the_upload_page_applies_the_project_limits(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import streamlit as st
+    from streamlit.testing.v1 import AppTest
+
+    from annotate_app.accounts.auth import Account
+    from annotate_app.config import REPO_ROOT
+
+    db = tmp_path / "p.duckdb"
+    with Store(db) as store:
+        store.upsert_annotator("boss", role="admin")
+        settings.update(store, import_max_rows=2)
+    monkeypatch.setenv("ANNOTATE_DB", str(db))
+    monkeypatch.setenv("ANNOTATE_WORK_DIR", str(tmp_path / "work"))
+    page = str(REPO_ROOT / "annotate_app" / "ui" / "views" / "data.py")
+    try:
+        at = AppTest.from_file(page, default_timeout=60)
+        at.session_state["account"] = Account("boss", "admin")
+        at.run()
+        at.file_uploader[0].upload("three.jsonl", jsonl([good(i) for i in range(3)])).run()
+        assert not at.exception
+        assert "three.jsonl cannot be imported" in at.error[0].value
+        problems = at.dataframe[0].value["problem"].tolist()
+        assert len(problems) == 1 and "more than 2 rows, the limit" in problems[0]
+    finally:
+        st.cache_resource.clear()
