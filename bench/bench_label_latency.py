@@ -230,6 +230,11 @@ def burst_run(db: Path, work: Path, presses: int, gap_ms: int) -> dict:
             page = browser.new_page(viewport={"width": 1400, "height": 1000})
             page.goto(url)
             sign_in(page, "ann1")
+            page.evaluate(
+                "() => { window.__acks = new Map(); document.addEventListener('label-ack', (e) =>"
+                " { if (e.detail.status === 'saved') window.__acks.set(e.detail.cid,"
+                " e.detail.event); }); }"
+            )
             pressed = starved = 0
             for i in range(presses):
                 if i == presses // 2:
@@ -250,9 +255,7 @@ def burst_run(db: Path, work: Path, presses: int, gap_ms: int) -> dict:
                 if page.get_by_label("Name").count():  # the restarted server has no session
                     sign_in(page, "ann1")
                 page.wait_for_timeout(300)
-            acked = page.evaluate(
-                "window.__labelPage.history.filter(h => h.status === 'saved').map(h => h.event)"
-            )
+            acked = page.evaluate("[...window.__acks.values()]")
             pending = page.evaluate("window.__labelPage.outbox.length")
             browser.close()
     finally:

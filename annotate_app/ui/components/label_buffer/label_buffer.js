@@ -27,7 +27,8 @@ const FLAG_REASONS = [
 ];
 const RESEND_MS = 1500;
 const OFFLINE_MS = 4000;
-const HISTORY = 50;
+const HISTORY = 50; // answered pairs whose text stays in memory, for undo
+const HISTORY_LIMIT = 2000; // answers remembered (their ids and acknowledgements)
 
 const pages = new Map();
 
@@ -131,9 +132,9 @@ class LabelPage {
       h.status = ack.status;
       h.event = ack.event;
       h.ackedAt = performance.now();
-      // Tests and benchmarks wait on this instead of polling the page.
-      document.dispatchEvent(new CustomEvent("label-ack", { detail: ack }));
     }
+    // Tests and benchmarks wait on this instead of polling the page.
+    document.dispatchEvent(new CustomEvent("label-ack", { detail: ack }));
     if (ack.status === "refused") {
       this.notice = { kind: "error", text: `Not saved: ${ack.message}` };
     } else if (h && h.item.kind === "undo" && !ack.pair_back) {
@@ -150,7 +151,9 @@ class LabelPage {
     const keep = new Set([...this.server, ...this.back]);
     for (const h of this.history.slice(-HISTORY)) keep.add(h.item.pair);
     for (const id of this.pairs.keys()) if (!keep.has(id)) this.pairs.delete(id);
-    if (this.history.length > HISTORY * 2) this.history = this.history.slice(-HISTORY);
+    if (this.history.length > HISTORY_LIMIT) {
+      this.history = this.history.slice(-HISTORY_LIMIT / 2);
+    }
   }
 
   // -- sending ---------------------------------------------------------------------------------
