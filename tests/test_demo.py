@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -24,6 +25,15 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The package as ``pip install .`` lays it out (no dependencies: the test venv has them)."""
     target = tmp_path_factory.mktemp("site")
     build = tmp_path_factory.mktemp("build")
+    # A copy of the source, so the build's own folders (build/, *.egg-info) stay out of the checkout.
+    source = tmp_path_factory.mktemp("source")
+    shutil.copytree(
+        REPO_ROOT / "annotate_app",
+        source / "annotate_app",
+        ignore=shutil.ignore_patterns("__pycache__", "*.pyc"),
+    )
+    for name in ("pyproject.toml", "README.md"):
+        shutil.copy2(REPO_ROOT / name, source / name)
     subprocess.run(
         [
             sys.executable,
@@ -36,7 +46,7 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
             "--no-index",
             "--target",
             str(target),
-            str(REPO_ROOT),
+            str(source),
         ],
         check=True,
         cwd=build,
