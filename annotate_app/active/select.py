@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 
 from annotate_app.active.acquisition import Candidates, acquire
+from annotate_app.settings import ProjectSettings
 
 # The benchmark in docs/benchmarks.md ("Reward model and active learning") decides this default:
 # on HH harmless, over 30 paired seeds, BALD beat random by +1.3 points at 400 labels (p = .01) and
@@ -19,7 +20,7 @@ DEFAULT_STRATEGY = "bald"
 class ActiveConfig:
     strategy: str = DEFAULT_STRATEGY
     batch: int = 50  # pairs put at the head of the queue per selection
-    retrain_every: int = 50  # new labels that trigger a retrain in the app
+    retrain_every: int = ProjectSettings.retrain_every  # the project setting's default
     seed: int = 0
 
 
