@@ -59,6 +59,7 @@ def recorded_labels(store: Store, path: Path = LABELS, now: dt.datetime | None =
             "pair_id": pair_id,
             "annotator": row["annotator"],
             "kind": "label",
+            "both_bad": False,
             "created_at": when,
         }
         if row["source"] == Source.AI.value:
