@@ -267,7 +267,7 @@ async def _one(
     context = await browser.new_context(viewport={"width": 1300, "height": 900})
     try:
         page = await context.new_page()
-        await page.goto(url)
+        await page.goto(url, timeout=120000)  # many contexts start at once on few cores
         await page.wait_for_selector(READY, timeout=60000)
         if not floor:
             await page.get_by_label("Name").fill(who.name)
