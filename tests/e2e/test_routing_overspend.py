@@ -1,5 +1,6 @@
 """The Routing page in a real browser: with the human budget spent, the preview warns, and the plan
-that would empty the human queue cannot be applied until the admin ticks the confirmation."""
+that would empty the human queue cannot be applied until the admin ticks the confirmation. The same
+server shows the dark theme to a browser that prefers dark."""
 
 from __future__ import annotations
 
@@ -66,8 +67,18 @@ def test_overspend_warning_and_confirmation(tmp_path: Path) -> None:
             assert apply.is_enabled()
             apply.click()
             page.get_by_text("Applied routing run").wait_for(timeout=30000)
+            # No forced theme: a browser that prefers dark gets the dark theme.
+            dark = browser.new_page(color_scheme="dark")
+            dark.goto(url)
+            dark.wait_for_selector(ld.READY, timeout=30000)
+            background = dark.evaluate(
+                "getComputedStyle(document.querySelector(\"[data-testid='stApp']\"))"
+                ".backgroundColor"
+            )
             browser.close()
     finally:
         ld.stop(proc)
+    channels = [int(c) for c in background[background.index("(") + 1 : -1].split(",")[:3]]
+    assert max(channels) < 80, f"the app stayed light in a dark browser: {background}"
     with Store(db) as store:
         assert store.route_mix()["human"] == 0
