@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 from sklearn.metrics import roc_auc_score
 
-from annotate_app.routing.features import pair_features
+from annotate_app.routing.features import LENGTH_BINS, pair_features
 from annotate_app.routing.learned import LearnedRouter, LearnedRouterConfig
 from annotate_app.routing.policies import PolicyConfig, decide
 from annotate_app.simulation.synthetic_judge import (
@@ -76,7 +76,8 @@ def test_router_finds_where_the_judge_fails(model):
     assert roc_auc_score(weak_test, p) > 0.8
     assert roc_auc_score(wrong_test, p) > 0.6
     top = set(router.importances().index[:4])
-    assert top & {"log_len_total", "log_len_a", "log_len_b", "multi_turn", "judge_consistent"}
+    sizes = {"log_len_total", "log_len_a", "log_len_b", "multi_turn", "judge_consistent"}
+    assert top & (sizes | {b for b in LENGTH_BINS if not b.startswith("len_diff")})
 
     # Routed with a budget of 20%, the human picks are mostly weak pairs.
     cfg = PolicyConfig(name="learned", router=LearnedRouterConfig(model=model, epsilon=0.1))

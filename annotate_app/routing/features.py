@@ -14,12 +14,23 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+# HyPER's length bins, in characters: one indicator per bin above the first, for the prompt, each
+# response and their absolute difference, so a linear router can weigh short and long separately.
+LENGTH_EDGES = (200, 1000, 3000)
+DIFF_EDGES = (50, 300, 1000)
+LENGTH_BINS = tuple(
+    f"{name}_bin{k}"
+    for name in ("prompt_len", "len_a", "len_b", "len_diff")
+    for k in range(1, len(LENGTH_EDGES) + 1)
+)
+
 FEATURE_NAMES = (
     "log_prompt_len",
     "log_len_a",
     "log_len_b",
     "log_len_total",
     "len_diff",
+    *LENGTH_BINS,
     "jaccard",
     "emb_cosine",
     "has_embedding",
@@ -139,6 +150,15 @@ def pair_features(
     out["log_len_b"] = np.log1p(len_b)
     out["log_len_total"] = np.log1p(len_p + len_a + len_b)
     out["len_diff"] = np.abs(np.log1p(len_a) - np.log1p(len_b))
+    for name, values, edges in (
+        ("prompt_len", len_p, LENGTH_EDGES),
+        ("len_a", len_a, LENGTH_EDGES),
+        ("len_b", len_b, LENGTH_EDGES),
+        ("len_diff", np.abs(len_a - len_b), DIFF_EDGES),
+    ):
+        bins = np.digitize(values, edges)
+        for k in range(1, len(edges) + 1):
+            out[f"{name}_bin{k}"] = (bins == k).astype(float)
     out["jaccard"] = [jaccard(a, b) for a, b in zip(pairs["text_a"], pairs["text_b"], strict=True)]
     cos = np.full(len(out), np.nan)
     if embeddings:

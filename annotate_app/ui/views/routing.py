@@ -50,9 +50,9 @@ CHOOSING = """
 
 - Measured on 939 PandaLM pairs with three annotators each and two real judges, at a quarter of
   the pairs labeled by people: **GPT-3.5** alone was right on 80.1% of them, random routing gave
-  84.3%, *confidence* 88.5% (+4.2 points over random). With **PandaLM-7B**: 75.1% alone, random
-  79.5%, *confidence* 86.4% (+6.8). *learned* was within a point of *confidence*; *value* was 1-2
-  points behind on labels, because it also spends people on what the reward model is unsure of.
+  84.3%, *confidence* 88.2% (+3.9 points over random). With **PandaLM-7B**: 75.1% alone, random
+  79.5%, *confidence* 86.4% (+6.9). *learned* was within half a point of *confidence*; *value* was
+  1-2 points behind on labels, because it also spends people on what the reward model is unsure of.
 - A perfect router (one that knew every wrong verdict) would have reached 98.6%: routing by
   features recovers about a third of what is possible. The strongest sign that a verdict is wrong
   is a **second judge disagreeing** with it.
