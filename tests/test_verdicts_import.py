@@ -103,3 +103,28 @@ def test_recorded_verdicts_replay_for_the_simulation(tmp_path):
     assert out["p_a"].isna().tolist() == [False, False, False, True]
     with pytest.raises(ValueError, match="no verdicts of judge"):
         recorded_verdicts(f"{path}#claude", frame)
+
+
+def test_a_recorded_judge_is_read_like_a_live_one(store, tmp_path):
+    """The judge report and routing's verdicts see the recorded judge, measured on gold labels."""
+    from annotate_app.analytics.calibration import judge_report
+
+    verdicts, gold = tmp_path / "v.jsonl", tmp_path / "gold.jsonl"
+    rows = [
+        {"prompt": f"Q{i}?", "response_a": f"right {i}", "response_b": f"wrong {i}",
+         "judge": "gpt", "winner": "a" if i % 5 else "b"}
+        for i in range(30)
+    ]  # fmt: skip
+    _write(verdicts, rows)
+    _write(
+        gold, [{"prompt": r["prompt"], "chosen": r["response_a"], "rejected": r["response_b"]}
+               for r in rows]
+    )  # fmt: skip
+    import_file(store, verdicts)
+    import_file(store, gold)
+    report = judge_report(store)
+    assert report["gpt"]["n"] == 30
+    assert report["gpt"]["agreement"] == pytest.approx(24 / 30)
+    assert set(store.routing_verdicts()["pair_id"]) == {
+        pair_key(v)[0] for v in read_verdicts(verdicts)
+    }
