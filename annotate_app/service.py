@@ -48,6 +48,8 @@ class ServiceConfig:
     lease_write_s: float = 0.2  # leases handed out are in DuckDB this long after at most
     poll_s: float = 1.0  # jobs and backup requests
     retrain_check_s: float = 5.0  # how often to look for enough new labels
+    # how often to refit a judge's calibration once enough new human labels overlap its verdicts
+    calibration_check_s: float = 30.0
     checkpoint_s: float = float(os.environ.get("ANNOTATE_CHECKPOINT_S", "60"))
     # how long a lease of a previous server process may still hold its pair
     lease_grace_s: float = float(os.environ.get("ANNOTATE_LEASE_GRACE_S", "120"))
@@ -102,6 +104,8 @@ class Services:
                 ]
             if rounds % self._every(self.config.retrain_check_s) == 0:
                 steps.append(("starting a retrain", self._maybe_retrain))
+            if rounds % self._every(self.config.calibration_check_s) == 0:
+                steps.append(("refitting judge calibrations", self._refresh_calibrations))
             if self.config.checkpoint_s > 0 and rounds % self._every(self.config.checkpoint_s) == 0:
                 steps.append(("checkpointing", self.store.checkpoint))
             for name, step in steps:
@@ -115,6 +119,14 @@ class Services:
         every = ProjectSettings.load(self.store).retrain_every
         if every > 0:
             maybe_start_training(self.store, self.runner, ActiveConfig(retrain_every=every))
+
+    def _refresh_calibrations(self) -> None:
+        """New human labels on judged pairs refit the judge's stored map (every ``refit_every``
+        decided pairs), so routing reads a current one without fitting its own."""
+        from annotate_app.analytics.calibration import refresh_calibrations
+
+        for judge_id, version in refresh_calibrations(self.store).items():
+            log.info("judge %s: calibration version %d", judge_id, version)
 
     def close(self) -> None:
         """Stop the thread, write the pending leases and close the file (which checkpoints it)."""

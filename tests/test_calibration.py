@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 
 import numpy as np
 import pandas as pd
@@ -198,3 +199,21 @@ def test_a_routing_pass_fits_a_missing_version_and_records_what_it_read(gold, de
     assert json.loads(runs.loc[run_id, "params"])["calibration_versions"] == {JUDGE: 1}
     again = routing_plan.preview(store, routing_plan.RoutingConfig())
     assert again.calibration_versions == {JUDGE: 1}  # no new decided pair: no refit
+
+
+def test_the_app_service_refits_the_stored_map_as_human_labels_arrive(gold, project_paths):
+    from annotate_app.service import ServiceConfig, Services
+
+    store, labels = gold
+    add_verdicts(store, _noisy_verdicts(labels))  # 10 judged gold pairs: enough for a first map
+    assert store.judge_calibrations(JUDGE).empty
+    store.close()
+    services = Services(project_paths, ServiceConfig(calibration_check_s=0.2, checkpoint_s=0))
+    try:
+        deadline = time.monotonic() + 20
+        while services.store.judge_calibrations(JUDGE).empty and time.monotonic() < deadline:
+            time.sleep(0.1)
+        fitted = services.store.judge_calibrations(JUDGE)
+        assert fitted["n_pairs"].tolist() == [10]
+    finally:
+        services.close()
