@@ -1,4 +1,4 @@
-"""The four input shapes, each turned into one normalised ``ParsedRow`` or a ``RowError``.
+"""The input shapes, each turned into one normalised ``ParsedRow`` or a ``RowError``.
 
 - ``pairs``: prompt, response_a, response_b (+ model_a, model_b)
 - ``chosen-rejected``: prompt, chosen, rejected (+ model_chosen, model_rejected), as TRL/DPO sets;
