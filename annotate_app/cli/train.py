@@ -8,6 +8,7 @@ import sys
 from dataclasses import replace
 
 from annotate_app.active.acquisition import STRATEGIES
+from annotate_app.active.bandit import AUTO
 from annotate_app.active.select import DEFAULT_STRATEGY, ActiveConfig
 from annotate_app.cli.route import add_routing_simulation_options, simulate_routing
 from annotate_app.cli.support import CLIError, open_store
@@ -106,9 +107,14 @@ def cmd_simulate(args: argparse.Namespace) -> int:
             f"--budgets must be comma-separated integers, got {args.budgets!r}"
         ) from None
     strategies = [s.strip() for s in args.strategies.split(",") if s.strip()]
-    unknown = [s for s in strategies if s not in STRATEGIES]
+    known = [*STRATEGIES, AUTO]
+    unknown = [s for s in strategies if s not in known]
     if unknown:
-        raise CLIError(f"unknown strategies {unknown}; choose from {', '.join(STRATEGIES)}")
+        raise CLIError(f"unknown strategies {unknown}; choose from {', '.join(known)}")
+    if args.folds and args.test:
+        raise CLIError("choose one out-of-sample test: --test FILE or --folds K")
+    if args.folds == 1:
+        raise CLIError("--folds needs at least 2 folds")
     config = SimulationConfig(
         data=args.data,
         test=args.test,
@@ -118,6 +124,7 @@ def cmd_simulate(args: argparse.Namespace) -> int:
         first_seed=args.first_seed,
         batch=args.batch,
         test_fraction=args.test_fraction,
+        folds=args.folds,
     )
     with open_store(args, must_exist=False) as store:
         report = run_simulation(store, JobRunner(store), config, on_progress=_progress)
@@ -131,6 +138,8 @@ def cmd_simulate(args: argparse.Namespace) -> int:
 
         learning_curve_html(report, args.html)
     print(report["table"])
+    if report["in_sample"]:
+        print(report["warning"], file=sys.stderr)
     return 0
 
 
@@ -166,7 +175,18 @@ def register(sub: argparse._SubParsersAction) -> None:
         "or routing policies (--routing)",
     )
     p.add_argument("data", metavar="DATA", help="labeled file in any import format")
-    p.add_argument("--test", help="labeled test file; without it a held-out split is made")
+    p.add_argument(
+        "--test",
+        help="labeled test file never used to choose; without it (or --folds) the "
+        "comparison is in-sample and every output says so",
+    )
+    p.add_argument(
+        "--folds",
+        type=int,
+        default=0,
+        help="without --test: nested folds; seed i is scored on fold i mod K by the strategy the "
+        "other folds chose (run K or more seeds)",
+    )
     p.add_argument(
         "--test-fraction",
         type=float,
@@ -175,7 +195,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument(
         "--strategies",
-        help=f"strategies mode: comma-separated, from {strategies} "
+        help=f"strategies mode: comma-separated, from {strategies}, {AUTO} "
         f"(default {DEFAULT_SIM_STRATEGIES})",
     )
     p.add_argument(

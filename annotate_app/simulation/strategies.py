@@ -13,7 +13,7 @@ import math
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -25,6 +25,13 @@ from annotate_app.simulation.data import labeled_pairs, side_texts
 
 SIMULATE = "simulate"
 REPORT = "report.json"
+SELECTED = "chosen on other folds"
+Protocol = Literal["test file", "nested folds", "in-sample"]
+IN_SAMPLE_WARNING = (
+    "IN-SAMPLE: the strategies are compared on a split of the same file a choice would be made "
+    "on, so no comparison here is tested out of sample. Pass --test FILE (pairs never used to "
+    "choose) or --folds K (each fold scores the strategy the other folds chose)."
+)
 
 
 @dataclass
@@ -38,7 +45,8 @@ class SimulationConfig:
         0  # seeds run first_seed .. first_seed + seeds - 1 (fresh seeds extend a study)
     )
     batch: int = 100  # labels revealed per round between the budgets
-    test_fraction: float = 0.2  # without --test: the share of DATA held out, per seed
+    test_fraction: float = 0.2  # without --test or folds: the share of DATA held out, per seed
+    folds: int = 0  # without --test: nested folds, seed i scored on fold i mod folds
     encoder: EncoderConfig = field(default_factory=EncoderConfig)
     head: HeadConfig = field(default_factory=HeadConfig)
     features: FeatureConfig = field(default_factory=FeatureConfig)
@@ -130,14 +138,16 @@ def work_simulate(ctx: JobContext) -> dict[str, Any]:
     results = []
     total = config.seeds * len(config.strategies)
     for i, seed in enumerate(range(config.first_seed, config.first_seed + config.seeds)):
-        pool, test = data.split(seed, config.test_fraction)
+        fold = i % config.folds if config.folds and config.test is None else None
+        pool, test = data.split(seed, config.test_fraction, fold, config.folds)
         start = np.random.default_rng(seed).choice(pool, size=config.budgets[0], replace=False)
         for j, strategy in enumerate(config.strategies):
             done = i * len(config.strategies) + j
             ctx.progress(0.3 + 0.7 * done / total, f"seed {seed} {strategy}")
-            results += data.replay(strategy, seed, pool, test, start, config)
+            rows = data.replay(strategy, seed, pool, test, start, config)
+            results += [{**r, "fold": fold} for r in rows]
     (ctx.output_dir() / REPORT).write_text(
-        json.dumps(report(results, config, held_out=config.test is None), indent=2),
+        json.dumps(report(results, config), indent=2),
         encoding="utf-8",
     )
     return {"rows": len(results)}
@@ -151,10 +161,15 @@ class Replay:
     target: np.ndarray
     is_test: np.ndarray
 
-    def split(self, seed: int, fraction: float) -> tuple[np.ndarray, np.ndarray]:
+    def split(
+        self, seed: int, fraction: float, fold: int | None = None, folds: int = 0
+    ) -> tuple[np.ndarray, np.ndarray]:
         idx = np.arange(len(self.target))
         if self.is_test.any():
             return idx[~self.is_test], idx[self.is_test]
+        if fold is not None:  # the same folds for every seed and run
+            assignment = np.random.default_rng(16_000).permutation(len(idx)) % folds
+            return idx[assignment != fold], idx[assignment == fold]
         rng = np.random.default_rng(10_000 + seed)
         perm = rng.permutation(idx)
         n_test = int(round(fraction * len(idx)))
@@ -164,6 +179,7 @@ class Replay:
         from dataclasses import replace
 
         from annotate_app.active.acquisition import Candidates
+        from annotate_app.active.bandit import AUTO, AutoBandit, auto_batch, gain
         from annotate_app.active.select import select_batch
         from annotate_app.reward.metrics import evaluate
         from annotate_app.reward.pipeline import fit_head
@@ -172,6 +188,9 @@ class Replay:
         out = []
         budgets = sorted(config.budgets)
         round_no = 0
+        bandit = AutoBandit() if strategy == AUTO else None
+        rng = np.random.default_rng(seed * 7919 + 1)
+        previous = None  # the model that chose the last batch (auto: its gain is measured next)
         while True:
             rows = np.asarray(labeled)
             head = replace(config.head, seed=seed * 1000 + round_no)
@@ -192,6 +211,9 @@ class Replay:
                 )
             later = [b for b in budgets if b > len(rows)]
             if not later:
+                if bandit is not None and out:
+                    out[-1]["auto_arms"] = [r.arm for r in bandit.rounds]
+                    out[-1]["auto_leader"] = bandit.leader().arm
                 return out
             k = min(config.batch, later[0] - len(rows))
             open_rows = np.setdiff1d(pool, rows)
@@ -200,7 +222,19 @@ class Replay:
                 self.ctx[open_rows],
                 self.ctx[rows],
             )
-            chosen, _, _ = select_batch(candidates, strategy, k, seed * 1000 + round_no)
+            if bandit is None:
+                chosen, _, _ = select_batch(candidates, strategy, k, seed * 1000 + round_no)
+            else:
+                arm = bandit.draw(rng).arm
+                chosen, uniform = auto_batch(candidates, k, arm, bandit.config.random_share, rng)
+                if previous is not None:  # the last batch's gain, on a sample neither model chose
+                    ev = open_rows[uniform]
+                    bandit.rounds[-2].gain = gain(
+                        previous.member_probs(self.fa[ev], self.fb[ev]).mean(0),
+                        model.member_probs(self.fa[ev], self.fb[ev]).mean(0),
+                        self.target[ev],
+                    )
+                previous = model
             labeled += open_rows[chosen].tolist()
             round_no += 1
 
@@ -208,10 +242,19 @@ class Replay:
 # ---- the report ----------------------------------------------------------------------------------
 
 
-def report(results: list[dict], config: SimulationConfig, held_out: bool) -> dict[str, Any]:
+def protocol(config: SimulationConfig) -> Protocol:
+    if config.test:
+        return "test file"
+    return "nested folds" if config.folds > 1 else "in-sample"
+
+
+def report(results: list[dict], config: SimulationConfig) -> dict[str, Any]:
     frame = pd.DataFrame(results)
+    kind = protocol(config)
+    if kind == "nested folds":
+        frame = pd.concat([frame, _chosen_on_other_folds(frame)], ignore_index=True)
     summary = (
-        frame.groupby(["strategy", "budget"])
+        frame.groupby(["strategy", "budget"], sort=False)
         .agg(
             mean=("accuracy", "mean"),
             std=("accuracy", "std"),
@@ -221,19 +264,44 @@ def report(results: list[dict], config: SimulationConfig, held_out: bool) -> dic
         .reset_index()
     )
     comparisons = _paired_vs_random(frame) if "random" in set(frame["strategy"]) else []
-    test_note = (
-        f"test: a random {config.test_fraction:.0%} of {Path(config.data).name} held out per seed"
-        if held_out
-        else f"test: {Path(config.test).name}"
-    )
+    if kind == "test file":
+        test_note = f"out of sample: test file {Path(str(config.test)).name}"
+    elif kind == "nested folds":
+        test_note = (
+            f"out of sample for '{SELECTED}': {config.folds} folds of {Path(config.data).name}; "
+            "each fold scores the strategy with the best final-budget accuracy on the other folds"
+        )
+    else:
+        test_note = (
+            f"{IN_SAMPLE_WARNING} (test: a random {config.test_fraction:.0%} of "
+            f"{Path(config.data).name} held out per seed)"
+        )
     out = {
         "config": {**asdict(config), "test_note": test_note},
-        "results": results,
+        "protocol": kind,
+        "in_sample": kind == "in-sample",
+        "warning": IN_SAMPLE_WARNING if kind == "in-sample" else None,
+        "results": frame.to_dict("records"),
         "summary": summary.to_dict("records"),
         "vs_random": comparisons,
     }
     out["table"] = _table(summary, comparisons, test_note)
     return out
+
+
+def _chosen_on_other_folds(frame: pd.DataFrame) -> pd.DataFrame:
+    """Per fold, the rows of the strategy that scored best at the final budget on the other
+    folds: the choice never sees the fold it is scored on."""
+    final = frame["budget"].max()
+    rows = []
+    for fold in sorted(frame["fold"].dropna().unique()):
+        others = frame[(frame["fold"] != fold) & (frame["budget"] == final)]
+        if others.empty:
+            continue
+        choice = others.groupby("strategy")["accuracy"].mean().idxmax()
+        mine = frame[(frame["fold"] == fold) & (frame["strategy"] == choice)]
+        rows.append(mine.assign(strategy=SELECTED, chosen=choice))
+    return pd.concat(rows, ignore_index=True) if rows else frame.iloc[0:0]
 
 
 def _paired_vs_random(frame: pd.DataFrame) -> list[dict]:
@@ -335,9 +403,25 @@ def learning_curve_html(report_data: dict[str, Any], path: str | Path) -> None:
             go.Scatter(x=x, y=g["mean"], mode="lines+markers", name=strategy, line={"color": color})
         )
     fig.update_layout(
-        title=f"Held-out accuracy by labels ({report_data['config']['test_note']})",
+        title=_title(report_data),
         xaxis_title="labels",
         yaxis_title="accuracy",
         template="plotly_white",
     )
+    if report_data.get("in_sample"):
+        fig.add_annotation(
+            text=IN_SAMPLE_WARNING,
+            xref="paper",
+            yref="paper",
+            x=0,
+            y=-0.25,
+            showarrow=False,
+            align="left",
+        )
     fig.write_html(str(path), include_plotlyjs=True)
+
+
+def _title(report_data: dict[str, Any]) -> str:
+    if report_data.get("in_sample"):
+        return "IN-SAMPLE (not a tested comparison): held-out accuracy by labels"
+    return f"Held-out accuracy by labels ({report_data.get('protocol', 'test file')})"

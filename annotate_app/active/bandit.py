@@ -1,0 +1,156 @@
+"""`auto`: choose the acquisition strategy per project by evidence ("active learning by learning",
+Hsu & Lin 2015).
+
+Every batch has two parts. A fixed random share is drawn uniformly from the open pairs, whatever
+the bandit thinks; the rest comes from one arm (a strategy from ``acquisition.STRATEGIES``) drawn
+with known probabilities. The random share is what makes the evidence honest: it is a sample of the
+open pool that no model chose, so the next model's log-likelihood on it, minus the previous model's,
+is an unbiased estimate of how much the last batch improved the model on the pool. That gain is
+credited to the arm that chose the batch, divided by the probability it had of being drawn
+(importance weighting), so each arm's mean gain per round is estimated without bias whichever arm
+was drawn. Arms are compared to ``random`` on the same rounds, with a normal interval.
+
+The bandit starts on random and leaves it only for an arm whose gain over random has a lower bound
+above zero; a fixed exploration share keeps drawing every arm so the evidence keeps coming.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from annotate_app.active.acquisition import Candidates, acquire
+
+BASELINE = "random"
+AUTO = "auto"
+
+
+@dataclass
+class BanditConfig:
+    arms: tuple[str, ...] = ("random", "bald", "entropy", "balpm", "random_cluster")
+    random_share: float = 0.2  # of every batch: drawn uniformly, the evaluation sample
+    explore: float = 0.3  # chance a round draws its arm uniformly instead of the leader
+    z: float = 1.96  # interval half-width in standard errors
+    min_rounds: int = 4  # rounds with a measured gain before any arm can lead
+
+
+@dataclass
+class Round:
+    """One batch: the arm that chose it, every arm's draw probability, and its measured gain (the
+    next model's mean log-likelihood minus the previous model's, on the next random share; None
+    until those labels arrive)."""
+
+    arm: str
+    probs: dict[str, float]
+    gain: float | None = None
+    baseline: float = 0.0  # mean measured gain before this round was drawn (a control variate)
+
+
+@dataclass
+class ArmEstimate:
+    arm: str
+    pulls: int
+    gain: float  # importance-weighted mean gain per round
+    vs_random: float  # gain - random's gain, over the same rounds
+    low: float  # interval on vs_random
+    high: float
+
+
+@dataclass
+class AutoBandit:
+    config: BanditConfig = field(default_factory=BanditConfig)
+    rounds: list[Round] = field(default_factory=list)
+
+    def measured(self) -> list[Round]:
+        return [r for r in self.rounds if r.gain is not None]
+
+    def estimates(self) -> list[ArmEstimate]:
+        """Each arm's importance-weighted gain and its difference from random, with an interval."""
+        rounds = self.measured()
+        if not rounds:
+            return [ArmEstimate(a, 0, 0.0, 0.0, -math.inf, math.inf) for a in self.config.arms]
+        terms = {a: importance_terms(rounds, a) for a in self.config.arms}
+        base = terms[BASELINE]
+        out = []
+        for arm in self.config.arms:
+            diff = terms[arm] - base
+            se = diff.std(ddof=1) / math.sqrt(len(diff)) if len(diff) > 1 else math.inf
+            mean = float(diff.mean())
+            out.append(
+                ArmEstimate(
+                    arm=arm,
+                    pulls=sum(r.arm == arm for r in rounds),
+                    gain=float(terms[arm].mean()),
+                    vs_random=mean,
+                    low=mean - self.config.z * se if arm != BASELINE else 0.0,
+                    high=mean + self.config.z * se if arm != BASELINE else 0.0,
+                )
+            )
+        return out
+
+    def leader(self) -> ArmEstimate:
+        """The arm with the best lower bound over random, if that bound is above zero; else random."""
+        estimates = self.estimates()
+        base = next(e for e in estimates if e.arm == BASELINE)
+        if len(self.measured()) < self.config.min_rounds:
+            return base
+        best = max(estimates, key=lambda e: e.low)
+        return best if best.arm != BASELINE and best.low > 0 else base
+
+    def probabilities(self) -> dict[str, float]:
+        arms = self.config.arms
+        share = self.config.explore / len(arms)
+        lead = self.leader().arm
+        return {a: share + (1 - self.config.explore if a == lead else 0.0) for a in arms}
+
+    def draw(self, rng: np.random.Generator) -> Round:
+        probs = self.probabilities()
+        arms = list(probs)
+        arm = arms[int(rng.choice(len(arms), p=np.asarray([probs[a] for a in arms])))]
+        gains = [r.gain for r in self.measured()]
+        self.rounds.append(Round(arm, probs, baseline=float(np.mean(gains)) if gains else 0.0))
+        return self.rounds[-1]
+
+
+def importance_terms(rounds: list[Round], arm: str) -> np.ndarray:
+    """Per round: the baseline, plus the gain above it over the arm's draw probability if the arm
+    was drawn. Its expectation in every round is the gain the arm would have had (the baseline is
+    fixed before the draw), so the mean is unbiased; the baseline only cuts the variance."""
+    return np.asarray(
+        [
+            r.baseline + ((r.gain - r.baseline) / r.probs[arm] if r.arm == arm else 0.0)
+            for r in rounds
+        ],
+        float,
+    )
+
+
+def log_likelihood(p: np.ndarray, target: np.ndarray) -> np.ndarray:
+    """Per-pair log-likelihood of the outcome under p(A>B)."""
+    p = np.clip(np.asarray(p, float), 1e-6, 1 - 1e-6)
+    t = np.asarray(target, float)
+    return t * np.log(p) + (1 - t) * np.log(1 - p)
+
+
+def gain(p_before: np.ndarray, p_after: np.ndarray, target: np.ndarray) -> float:
+    """How much a batch improved the model on a random sample it did not choose."""
+    if len(target) == 0:
+        return 0.0
+    return float((log_likelihood(p_after, target) - log_likelihood(p_before, target)).mean())
+
+
+def auto_batch(
+    candidates: Candidates, k: int, arm: str, random_share: float, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray]:
+    """A batch of k: ``random_share`` of it uniform over the candidates (returned separately, the
+    evaluation sample), the rest chosen by ``arm`` among the remaining candidates."""
+    n = candidates.probs.shape[1]
+    k = min(k, n)
+    n_random = min(k, max(1, round(random_share * k))) if k else 0
+    uniform = rng.choice(n, size=n_random, replace=False) if n_random else np.zeros(0, int)
+    rest = np.setdiff1d(np.arange(n), uniform)
+    sub = Candidates(candidates.probs[:, rest], candidates.feats[rest], candidates.labeled)
+    chosen, _ = acquire(arm, sub, k - n_random, int(rng.integers(2**31)))
+    return np.concatenate([rest[chosen], uniform]).astype(int), uniform.astype(int)
