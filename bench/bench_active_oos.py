@@ -1,0 +1,119 @@
+"""Reward-model features, out of sample: train on one labeled file, score on a disjoint one.
+
+    .venv/bin/python bench/bench_active_oos.py --write-split OUT   # OUT/hh-pool-1400.jsonl, hh-test-600
+    nice .venv/bin/python bench/bench_active_oos.py --db CACHE.duckdb --train POOL --test TEST \
+        [--seeds 10]
+
+``--write-split`` cuts the shared 2,000 HH harmless pairs into a 1,400-pair pool (to replay and
+choose on) and a disjoint 600-pair test file (to score on only), by a fixed shuffle (seed 16).
+
+Every row is trained on the whole --train file and scored on the whole --test file; seeds change
+the head's initialisation and bootstrap, so the ± is the spread of training, and the paired
+difference against the default head is over the same seeds. Nothing here was tuned on --test.
+Peers in the same run: "shorter reply wins" and a logistic regression on the embedding difference.
+Vectors come from, and go to, the embedding cache of the project at --db (``bench_heldout.embed``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from bench_heldout import HH, embed, load  # noqa: E402
+
+from annotate_app.reward.config import FeatureConfig, HeadConfig  # noqa: E402
+from annotate_app.reward.metrics import evaluate  # noqa: E402
+from annotate_app.reward.pipeline import fit_head, response_features  # noqa: E402
+
+
+def write_split(out: Path, pool_size: int = 1400) -> None:
+    import gzip
+    import random
+
+    with gzip.open(HH, "rt", encoding="utf-8") as fh:
+        lines = fh.read().splitlines()
+    order = list(range(len(lines)))
+    random.Random(16).shuffle(order)
+    out.mkdir(parents=True, exist_ok=True)
+    for name, part in (
+        (f"hh-pool-{pool_size}.jsonl", order[:pool_size]),
+        (f"hh-test-{len(lines) - pool_size}.jsonl", order[pool_size:]),
+    ):
+        tmp = out / f".{name}.partial"
+        tmp.write_text("\n".join(lines[i] for i in sorted(part)) + "\n", encoding="utf-8")
+        tmp.replace(out / name)
+        print(out / name)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--write-split", type=Path, metavar="OUT")
+    parser.add_argument("--db", type=Path)
+    parser.add_argument("--train", type=Path)
+    parser.add_argument("--test", type=Path)
+    parser.add_argument("--seeds", type=int, default=10)
+    args = parser.parse_args()
+    if args.write_split:
+        if not HH.exists():
+            sys.exit(f"{HH} is missing: the shared data folder is not beside this checkout")
+        write_split(args.write_split)
+        return
+    if not (args.db and args.train and args.test):
+        parser.error("--db, --train and --test are required (or --write-split OUT)")
+    from scipy import stats
+    from sklearn.linear_model import LogisticRegression
+
+    train, test = load(args.train), load(args.test)
+    ta, tb = embed(args.db, train)
+    sa, sb = embed(args.db, test)
+    y, yt = train["target"].to_numpy(), test["target"].to_numpy()
+    la, lb = train["len_a"].to_numpy(), train["len_b"].to_numpy()
+    sla, slb = test["len_a"].to_numpy(), test["len_b"].to_numpy()
+
+    def head(features: FeatureConfig, config: HeadConfig, seed: int) -> float:
+        fa, fb = response_features(ta, la, features), response_features(tb, lb, features)
+        m = fit_head(fa, fb, y, np.ones(len(y)), replace(config, seed=seed))
+        p = m.member_probs(
+            response_features(sa, sla, features), response_features(sb, slb, features)
+        )
+        return evaluate(p.mean(0), yt)["accuracy"]
+
+    base = HeadConfig()
+    rows: dict[str, list[float]] = {}
+    rows["shorter reply wins"] = [
+        evaluate(np.where(sla == slb, 0.5, (sla < slb).astype(float)), yt)["accuracy"]
+    ] * args.seeds
+    x = ta - tb
+    lr = LogisticRegression(C=1.0, max_iter=2000, fit_intercept=False)
+    lr.fit(np.vstack([x, -x]), np.concatenate([y, 1 - y]))
+    rows["logistic regression on e_A - e_B"] = [
+        evaluate(lr.predict_proba(sa - sb)[:, 1], yt)["accuracy"]
+    ] * args.seeds
+    rows["head, default (MiniLM)"] = [
+        head(FeatureConfig(length=False), base, s) for s in range(args.seeds)
+    ]
+    rows["head + log reply length"] = [
+        head(FeatureConfig(length=True), base, s) for s in range(args.seeds)
+    ]
+    ref = np.asarray(rows["head, default (MiniLM)"])
+    print(
+        f"\ntrain {args.train.name} ({len(y)} pairs), test {args.test.name} ({len(yt)} pairs), "
+        f"{args.seeds} seeds"
+    )
+    print("| model | test accuracy | ± std (seeds) | vs default head | paired t p |")
+    print("|---|---|---|---|---|")
+    for name, accs in rows.items():
+        a = np.asarray(accs)
+        diff = a - ref
+        p = stats.ttest_rel(a, ref).pvalue if diff.std() > 0 else float("nan")
+        print(f"| {name} | {a.mean():.3f} | {a.std(ddof=1):.3f} | {diff.mean():+.3f} | {p:.3f} |")
+
+
+if __name__ == "__main__":
+    main()
