@@ -17,9 +17,11 @@ above zero; a fixed exploration share keeps drawing every arm so the evidence ke
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
+import pandas as pd
 
 from annotate_app.active.acquisition import Candidates, acquire
 
@@ -154,3 +156,71 @@ def auto_batch(
     sub = Candidates(candidates.probs[:, rest], candidates.feats[rest], candidates.labeled)
     chosen, _ = acquire(arm, sub, k - n_random, int(rng.integers(2**31)))
     return np.concatenate([rest[chosen], uniform]).astype(int), uniform.astype(int)
+
+
+# ---- the app's loop: rounds persisted per project (store.acquisition) ----------------------------
+
+MIN_EVAL_LABELS = 5  # labeled pairs of a uniform share before its gain counts
+
+
+def bandit_from_rounds(rounds: list[dict], config: BanditConfig | None = None) -> AutoBandit:
+    """The bandit as the project's recorded rounds leave it."""
+    config = config or BanditConfig()
+    return AutoBandit(
+        config,
+        [
+            Round(
+                r["arm"],
+                dict(r["probs"]),
+                None if r["gain"] is None or _isnan(r["gain"]) else float(r["gain"]),
+                float(r["baseline"]),
+            )
+            for r in rounds
+        ],
+    )
+
+
+def pending_gain(
+    rounds: list[dict],
+    targets: dict[str, float],
+    member_probs: Callable[[str, list[str]], np.ndarray | None],
+) -> tuple[int, float] | None:
+    """The gain of the next-to-last round, once the last round's uniform share is labeled: the
+    last round's model against the one before it, on those labels. ``member_probs(version, ids)``
+    gives a model version's member probabilities, or None when that model is gone."""
+    if len(rounds) < 2:
+        return None
+    before, after = rounds[-2], rounds[-1]
+    if before["gain"] is not None and not _isnan(before["gain"]):
+        return None
+    ids = [p for p in after["eval_pairs"] if p in targets]
+    if len(ids) < min(MIN_EVAL_LABELS, len(after["eval_pairs"])) or not ids:
+        return None
+    p0 = member_probs(before["model_version"], ids)
+    p1 = member_probs(after["model_version"], ids)
+    if p0 is None or p1 is None:
+        return None
+    y = np.asarray([targets[p] for p in ids], float)
+    return int(before["round"]), gain(p0.mean(0), p1.mean(0), y)
+
+
+def standings(rounds: list[dict], config: BanditConfig | None = None) -> pd.DataFrame:
+    """One row per arm: pulls, gain over random with its interval, and which arm leads now."""
+    bandit = bandit_from_rounds(rounds, config)
+    lead = bandit.leader().arm
+    rows = [
+        {
+            "strategy": e.arm,
+            "batches": e.pulls,
+            "gain vs random": e.vs_random,
+            "low": e.low,
+            "high": e.high,
+            "leading": e.arm == lead,
+        }
+        for e in bandit.estimates()
+    ]
+    return pd.DataFrame(rows).assign(measured_rounds=len(bandit.measured()))
+
+
+def _isnan(x) -> bool:
+    return isinstance(x, float) and math.isnan(x)

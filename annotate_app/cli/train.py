@@ -15,7 +15,7 @@ from annotate_app.cli.support import CLIError, open_store
 from annotate_app.jobs import JobFailed, JobRunner
 from annotate_app.reward.config import TrainConfig
 
-DEFAULT_SIM_STRATEGIES = "random,entropy,bald,balpm"
+DEFAULT_SIM_STRATEGIES = "random,entropy,bald,balpm,auto"
 
 
 def _progress(job: dict) -> None:
@@ -144,7 +144,7 @@ def cmd_simulate(args: argparse.Namespace) -> int:
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    strategies = ", ".join(STRATEGIES)
+    strategies = ", ".join([*STRATEGIES, AUTO])
     p = sub.add_parser("train", help="train a reward model on the labels, score and select")
     p.add_argument("--mode", choices=("head", "finetune"), default="head")
     p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
@@ -153,7 +153,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--strategy",
         default=DEFAULT_STRATEGY,
-        choices=list(STRATEGIES),
+        choices=[*STRATEGIES, AUTO],
         help=f"acquisition after training (default {DEFAULT_STRATEGY})",
     )
     p.add_argument("--k", type=int, help="batch size put first in the queue (default 50)")
@@ -163,7 +163,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--strategy",
         default=DEFAULT_STRATEGY,
-        choices=list(STRATEGIES),
+        choices=[*STRATEGIES, AUTO],
         help=f"one of {strategies} (default {DEFAULT_STRATEGY})",
     )
     p.add_argument("--k", type=int, help="batch size (default 50)")
@@ -195,7 +195,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument(
         "--strategies",
-        help=f"strategies mode: comma-separated, from {strategies}, {AUTO} "
+        help=f"strategies mode: comma-separated, from {strategies} "
         f"(default {DEFAULT_SIM_STRATEGIES})",
     )
     p.add_argument(

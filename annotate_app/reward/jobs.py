@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 
 from annotate_app.active.acquisition import STRATEGIES
+from annotate_app.active.bandit import AUTO
 from annotate_app.active.select import ActiveConfig
 from annotate_app.jobs import JobContext, JobKind, JobRunner, register_kind
 from annotate_app.reward.config import (
@@ -40,6 +41,9 @@ OUT_EMBEDDINGS, OUT_SCORES, OUT_PRIORITIES, OUT_VERSION = (
     "priorities",
     "version.json",
 )
+OUT_AUTO_ROUND = "acquisition_round.json"
+# Policy names a selection may leave on routes: every strategy, and `auto`.
+SELECTION_POLICIES = [*STRATEGIES, AUTO]
 
 
 class TrainingBusy(RuntimeError):
@@ -97,6 +101,7 @@ def start_training(
         "active": asdict(active),
         "version": version,
         "models_dir": str(store.paths.models_dir),
+        "auto": _auto_params(store, active),
     }
     inputs = {
         "pairs": pairs,
@@ -116,7 +121,12 @@ def start_selection(store, runner: JobRunner, active: ActiveConfig) -> str:
     open_ids = store.open_pair_ids()
     labels = store.training_labels(list(config.sources))
     pairs = _pair_snapshot(store, sorted(set(labels["pair_id"]) | set(open_ids)))
-    params = {"active": asdict(active), "version": model["id"], "model_path": model["path"]}
+    params = {
+        "active": asdict(active),
+        "version": model["id"],
+        "model_path": model["path"],
+        "auto": _auto_params(store, active),
+    }
     inputs = {
         "pairs": pairs,
         "labels": labels,
@@ -124,6 +134,15 @@ def start_selection(store, runner: JobRunner, active: ActiveConfig) -> str:
         "cache": _cache_snapshot(store, config.encoder, pairs),
     }
     return runner.submit(SELECT, params, inputs)
+
+
+def _auto_params(store, active: ActiveConfig) -> dict | None:
+    """For `auto`: the project's recorded rounds, and where their models live."""
+    if active.strategy != AUTO:
+        return None
+    rounds = store.acquisition_rounds().drop(columns=["created_at"])
+    rounds["gain"] = rounds["gain"].astype(object).where(rounds["gain"].notna(), None)
+    return {"rounds": rounds.to_dict("records"), "models_dir": str(store.paths.models_dir)}
 
 
 def labels_since_active(store, sources: tuple[str, ...] = TrainConfig().sources) -> int:
@@ -151,8 +170,9 @@ def collect_training(store, job_dir: Path, final: bool) -> None:
         scores=_maybe(out / f"{OUT_SCORES}.parquet"),
         priorities=_maybe(out / f"{OUT_PRIORITIES}.parquet"),
         strategy=version["strategy"],
-        acquisition_policies=list(STRATEGIES),
+        acquisition_policies=SELECTION_POLICIES,
     )
+    _collect_auto_round(store, out, version["id"])
 
 
 def collect_selection(store, job_dir: Path, final: bool) -> None:
@@ -167,8 +187,23 @@ def collect_selection(store, job_dir: Path, final: bool) -> None:
         scores=out / f"{OUT_SCORES}.parquet",
         priorities=out / f"{OUT_PRIORITIES}.parquet",
         strategy=meta["strategy"],
-        acquisition_policies=list(STRATEGIES),
+        acquisition_policies=SELECTION_POLICIES,
     )
+    _collect_auto_round(store, out, meta["id"])
+
+
+def _collect_auto_round(store, out: Path, model_version: str) -> None:
+    path = out / OUT_AUTO_ROUND
+    if path.exists():
+        r = json.loads(path.read_text(encoding="utf-8"))
+        store.add_acquisition_round(
+            model_version,
+            r["arm"],
+            r["probs"],
+            r["baseline"],
+            r["eval_pairs"],
+            tuple(r["gain_update"]) if r["gain_update"] else None,
+        )
 
 
 def _maybe(path: Path) -> Path | None:
@@ -280,7 +315,10 @@ def work_train(ctx: JobContext) -> dict[str, Any]:
             ctx.progress(0.85, "evaluating on held-out labels")
             metrics.update(evaluate(member_probs(lab_rows[held]).mean(0), target[held]))
         ctx.progress(0.88, "scoring open pairs")
-        result = _score_and_select(ctx, active, pairs, row, ctx_feats, lab_rows, member_probs)
+        by_version = _version_probs(ctx, fa, fb, row)
+        result = _score_and_select(
+            ctx, active, pairs, row, ctx_feats, lab_rows, member_probs, by_version
+        )
         if folder.exists():
             shutil.rmtree(folder)
         os.replace(staging, folder)
@@ -336,7 +374,10 @@ def work_select(ctx: JobContext) -> dict[str, Any]:
 
     lab_rows = np.array([row[p] for p in labels["pair_id"]], dtype=int)
     ctx.progress(0.6, "scoring open pairs")
-    result = _score_and_select(ctx, active, pairs, row, ctx_feats, lab_rows, member_probs)
+    by_version = _version_probs(ctx, fa, fb, row)
+    result = _score_and_select(
+        ctx, active, pairs, row, ctx_feats, lab_rows, member_probs, by_version
+    )
     ctx.write_output(OUT_SCORES, result["scores"])
     ctx.write_output(OUT_PRIORITIES, result["priorities"])
     meta = {
@@ -348,15 +389,42 @@ def work_select(ctx: JobContext) -> dict[str, Any]:
     return {"version": meta["id"], "selected": result["n_selected"]}
 
 
-def _score_and_select(ctx, active, pairs, row, ctx_feats, lab_rows, member_probs) -> dict:
+def _version_probs(ctx: JobContext, fa: np.ndarray, fb: np.ndarray, row: dict):
+    """`auto` measures earlier head models on new labels: member probabilities of a saved version,
+    or None when its folder is gone or it is not a head model."""
+
+    def probs(version: str, ids: list[str]) -> np.ndarray | None:
+        from annotate_app.reward.head import BTEnsemble
+
+        auto = ctx.params.get("auto") or {}
+        folder = Path(auto.get("models_dir", "")) / version
+        try:
+            if read_version_config(folder).mode != "head":
+                return None
+            model = BTEnsemble.load(folder)
+        except (OSError, ValueError, KeyError):
+            return None
+        rows = np.array([row[p] for p in ids], dtype=int)
+        return model.member_probs(fa[rows], fb[rows])
+
+    return probs
+
+
+def _score_and_select(
+    ctx, active, pairs, row, ctx_feats, lab_rows, member_probs, version_probs
+) -> dict:
     from annotate_app.active.acquisition import Candidates
-    from annotate_app.active.select import select_batch
+    from annotate_app.active.select import priorities, select_batch
 
     open_ids = ctx.input("open")["pair_id"].tolist()
     rows = np.array([row[p] for p in open_ids], dtype=int)
     probs = member_probs(rows) if len(rows) else np.zeros((1, 0))
     candidates = Candidates(probs, ctx_feats[rows], ctx_feats[lab_rows])
-    chosen, scores, prio = select_batch(candidates, active.strategy, active.batch, active.seed)
+    if active.strategy == AUTO:
+        chosen, scores = _auto_select(ctx, active, candidates, open_ids, version_probs)
+        prio = priorities(len(open_ids), chosen, scores)
+    else:
+        chosen, scores, prio = select_batch(candidates, active.strategy, active.batch, active.seed)
     return {
         "scores": pd.DataFrame(
             {
@@ -369,6 +437,39 @@ def _score_and_select(ctx, active, pairs, row, ctx_feats, lab_rows, member_probs
         "priorities": pd.DataFrame({"pair_id": open_ids, "priority": prio}),
         "n_selected": int(len(chosen)),
     }
+
+
+def _auto_select(ctx, active, candidates, open_ids, version_probs):
+    """`auto`: settle the gain the new labels allow, draw an arm, choose its batch plus a uniform
+    share, and write the round for the parent to record."""
+    from annotate_app.active.bandit import auto_batch, bandit_from_rounds, pending_gain
+    from annotate_app.reward.pipeline import label_targets
+
+    rounds = [dict(r) for r in ctx.params["auto"]["rounds"]]
+    labels = ctx.input("labels")
+    target, _ = label_targets(labels)
+    update = pending_gain(rounds, dict(zip(labels["pair_id"], target, strict=True)), version_probs)
+    if update is not None:
+        next(r for r in rounds if r["round"] == update[0])["gain"] = update[1]
+    bandit = bandit_from_rounds(rounds)
+    rng = np.random.default_rng([active.seed, len(rounds)])
+    drawn = bandit.draw(rng)
+    n = candidates.probs.shape[1]
+    chosen, uniform = (
+        auto_batch(candidates, active.batch, drawn.arm, bandit.config.random_share, rng)
+        if n
+        else (np.zeros(0, int), np.zeros(0, int))
+    )
+    record = {
+        "arm": drawn.arm,
+        "probs": drawn.probs,
+        "baseline": drawn.baseline,
+        "eval_pairs": [open_ids[i] for i in uniform],
+        "gain_update": list(update) if update else None,
+    }
+    (ctx.output_dir() / OUT_AUTO_ROUND).write_text(json.dumps(record), encoding="utf-8")
+    scores = rng.random(n)  # after the batch, the queue is in random order
+    return chosen, scores
 
 
 register_kind(

@@ -1,5 +1,6 @@
 """The only package with SQL. ``Store`` combines one mixin per concern over a shared connection."""
 
+from annotate_app.store.acquisition import AcquisitionStore
 from annotate_app.store.analytics import AnalyticsStore
 from annotate_app.store.assignment import AssignmentStore
 from annotate_app.store.backup import BackupStore
@@ -30,6 +31,7 @@ class Store(
     FlagStore,
     ReviewStore,
     ClientAnswerStore,
+    AcquisitionStore,
 ):
     """A project: one DuckDB file, opened read-write by exactly one process."""
 
