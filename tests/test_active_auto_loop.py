@@ -8,7 +8,7 @@ import math
 
 import pytest
 
-from annotate_app.active.bandit import standings
+from annotate_app.active.bandit import leader_line, project_standings, standings
 from annotate_app.active.select import ActiveConfig
 from annotate_app.ingest import ImportOptions, PairConfig, import_file
 from annotate_app.jobs import JobRunner
@@ -75,3 +75,6 @@ def test_auto_records_rounds_and_measures_a_gain(project) -> None:
     table = standings(rounds.to_dict("records"))
     assert table["measured_rounds"].iloc[0] == 1
     assert table.loc[table["leading"], "strategy"].tolist() == ["random"]
+    shown = project_standings(store)  # what the Dashboard shows
+    assert shown is not None and shown["batches"].sum() == 1
+    assert leader_line(shown).startswith("auto follows random")

@@ -14,6 +14,8 @@ from annotate_app.active.bandit import (
     auto_batch,
     gain,
     importance_terms,
+    leader_line,
+    standings,
 )
 
 ARMS = ("random", "bald", "entropy", "balpm", "random_cluster")
@@ -77,6 +79,12 @@ def test_auto_finds_a_planted_better_strategy() -> None:
             assert lead.low > 0  # it leads only with an interval above random
             probs = bandit.probabilities()
             assert probs["bald"] > 0.7
+            rounds = [
+                {"arm": r.arm, "probs": r.probs, "gain": r.gain, "baseline": r.baseline}
+                for r in bandit.rounds
+            ]
+            line = leader_line(standings(rounds))
+            assert line.startswith("auto follows bald") and "95% interval" in line
     assert found >= 4
 
 

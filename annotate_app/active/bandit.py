@@ -224,3 +224,28 @@ def standings(rounds: list[dict], config: BanditConfig | None = None) -> pd.Data
 
 def _isnan(x) -> bool:
     return isinstance(x, float) and math.isnan(x)
+
+
+def project_standings(store) -> pd.DataFrame | None:
+    """The project's `auto` standings, or None when `auto` has not chosen a batch here yet."""
+    rounds = store.acquisition_rounds()
+    if rounds.empty:
+        return None
+    rounds["gain"] = rounds["gain"].astype(object).where(rounds["gain"].notna(), None)
+    return standings(rounds.to_dict("records"))
+
+
+def leader_line(table: pd.DataFrame) -> str:
+    """One sentence: which strategy `auto` follows now, and the evidence for it."""
+    measured = int(table["measured_rounds"].iloc[0])
+    lead = table[table["leading"]].iloc[0]
+    if lead["strategy"] == BASELINE:
+        return (
+            f"auto follows random: no strategy beats it yet ({measured} measured batches; "
+            "a strategy leads once the 95% interval of its gain over random is above zero)"
+        )
+    return (
+        f"auto follows {lead['strategy']}: {lead['gain vs random']:+.4f} log-likelihood per "
+        f"batch over random (95% interval {lead['low']:+.4f} to {lead['high']:+.4f}), "
+        f"{measured} measured batches"
+    )

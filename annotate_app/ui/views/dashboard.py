@@ -10,6 +10,7 @@ from datetime import date
 
 import streamlit as st
 
+from annotate_app.active.bandit import leader_line, project_standings
 from annotate_app.analytics import figures
 from annotate_app.analytics.dashboard import headline, load_dashboard
 from annotate_app.export.audit import AUDIT_FORMATS, audit_log_bytes
@@ -121,6 +122,10 @@ def render() -> None:
 
     st.subheader("Reward model")
     st.plotly_chart(figures.learning_curve(data.learning_curve), key="fig-learning")
+    auto = project_standings(store)
+    if auto is not None:
+        st.caption(leader_line(auto))
+        st.dataframe(auto.drop(columns="measured_rounds"), hide_index=True, key="tbl-auto")
 
     st.subheader("Routing and spend")
     left, right = st.columns(2)
