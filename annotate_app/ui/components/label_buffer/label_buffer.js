@@ -9,8 +9,10 @@
 //
 // Protocol with the server (label.py): the page triggers "sync" with {seq, outbox, have}; the server
 // records what is new and answers with data {seq, acks, pairs, progress}. One sync is in flight at a
-// time; it ends when data with its seq arrives, or after RESEND_MS, and then the whole outbox is sent
-// again. Streamlit may coalesce reruns; as every sync carries the whole outbox, nothing is dropped.
+// time; it ends when data with its seq arrives, or after a wait that doubles from RESEND_MS up to
+// RESEND_MAX_MS while no data comes (a busy server must not be buried in resends: each one restarts
+// its rerun), and then the whole outbox is sent again. Streamlit may coalesce reruns; as every sync
+// carries the whole outbox, nothing is dropped.
 
 const KEYS = {
   "1": { label: "A much better", choice: 2 },
@@ -26,6 +28,7 @@ const FLAG_REASONS = [
   ["cant_judge", "Can't judge"],
 ];
 const RESEND_MS = 1500;
+const RESEND_MAX_MS = 8000;
 const OFFLINE_MS = 4000;
 const HISTORY = 50; // answered pairs whose text stays in memory, for undo
 const HISTORY_LIMIT = 2000; // answers remembered (their ids and acknowledgements)
@@ -55,6 +58,7 @@ class LabelPage {
     this.progress = { today: 0, total: 0, left: 0 };
     this.seq = 0;
     this.inflight = null; // {seq, at}
+    this.resendMs = RESEND_MS;
     this.lastData = Date.now();
     this.current = null;
     this.shownAt = 0;
@@ -107,6 +111,7 @@ class LabelPage {
     this.aspects = data.aspects || [];
     this.emptyHint = data.empty_hint || "";
     if (this.inflight && data.seq !== null && data.seq >= this.inflight.seq) this.inflight = null;
+    this.resendMs = RESEND_MS;
     for (const p of data.pairs || []) {
       const known = this.pairs.get(p.id);
       if (p.left !== null && p.left !== undefined) this.pairs.set(p.id, p);
@@ -161,7 +166,10 @@ class LabelPage {
   sync() {
     if (!this.send) return;
     const now = performance.now();
-    if (this.inflight && now - this.inflight.at < RESEND_MS) return;
+    if (this.inflight) {
+      if (now - this.inflight.at < this.resendMs) return;
+      this.resendMs = Math.min(RESEND_MAX_MS, this.resendMs * 2); // no answer yet: back off
+    }
     this.seq += 1;
     this.inflight = { seq: this.seq, at: now };
     this.missing = false;
