@@ -1,6 +1,7 @@
 """Reward-model features, out of sample: train on one labeled file, score on a disjoint one.
 
     .venv/bin/python bench/bench_active_oos.py --write-split OUT   # OUT/hh-pool-1400.jsonl, hh-test-600
+    .venv/bin/python bench/bench_active_oos.py --write-pandalm OUT # PandaLM, majority-decisive pairs
     nice .venv/bin/python bench/bench_active_oos.py --db CACHE.duckdb --train POOL --test TEST \
         [--seeds 10]
 
@@ -51,18 +52,60 @@ def write_split(out: Path, pool_size: int = 1400) -> None:
         print(out / name)
 
 
+PANDALM = HH.parents[1] / "pandalm" / "testset-v1.json.gz"
+
+
+def write_pandalm_split(out: Path, test_share: float = 0.35) -> None:
+    """PandaLM's human test set as prompt/chosen/rejected rows: pairs where the three annotators'
+    majority prefers one side (ties and split votes dropped), cut by a fixed shuffle (seed 16)."""
+    import gzip
+    import json
+    import random
+
+    with gzip.open(PANDALM, "rt", encoding="utf-8") as fh:
+        rows = json.load(fh)
+    kept = []
+    for r in rows:
+        one, two = r.get("response1"), r.get("response2")
+        if not (isinstance(one, str) and isinstance(two, str) and one.strip() and two.strip()):
+            continue
+        votes = [int(r[f"annotator{k}"]) for k in (1, 2, 3)]
+        first, second = votes.count(1), votes.count(2)
+        if first == second or max(first, second) < 2:
+            continue
+        prompt = r["instruction"] + (f"\n\n{r['input']}" if r.get("input") else "")
+        chosen, rejected = (one, two) if first > second else (two, one)
+        kept.append(json.dumps({"prompt": prompt, "chosen": chosen, "rejected": rejected}))
+    random.Random(16).shuffle(kept)
+    n_test = round(test_share * len(kept))
+    out.mkdir(parents=True, exist_ok=True)
+    for name, part in (
+        (f"pandalm-pool-{len(kept) - n_test}.jsonl", kept[n_test:]),
+        (f"pandalm-test-{n_test}.jsonl", kept[:n_test]),
+    ):
+        tmp = out / f".{name}.partial"
+        tmp.write_text("\n".join(part) + "\n", encoding="utf-8")
+        tmp.replace(out / name)
+        print(out / name)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--write-split", type=Path, metavar="OUT")
+    parser.add_argument("--write-pandalm", type=Path, metavar="OUT")
     parser.add_argument("--db", type=Path)
     parser.add_argument("--train", type=Path)
     parser.add_argument("--test", type=Path)
     parser.add_argument("--seeds", type=int, default=10)
     args = parser.parse_args()
-    if args.write_split:
-        if not HH.exists():
-            sys.exit(f"{HH} is missing: the shared data folder is not beside this checkout")
-        write_split(args.write_split)
+    if args.write_split or args.write_pandalm:
+        for path in (HH, PANDALM):
+            if not path.exists():
+                sys.exit(f"{path} is missing: the shared data folder is not beside this checkout")
+        if args.write_split:
+            write_split(args.write_split)
+        if args.write_pandalm:
+            write_pandalm_split(args.write_pandalm)
         return
     if not (args.db and args.train and args.test):
         parser.error("--db, --train and --test are required (or --write-split OUT)")
