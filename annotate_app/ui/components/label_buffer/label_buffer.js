@@ -341,7 +341,10 @@ class LabelPage {
       const b = el("button", { type: "button", class: "lb-btn", "data-key": key });
       b.append(el("kbd", {}, key), document.createTextNode(` ${k.label}`));
       if (k.choice) b.classList.add("lb-primary");
-      b.addEventListener("click", () => this.choose(key));
+      b.addEventListener("click", () => {
+        b.blur(); // Space or Enter must not answer the next pair through a focused button
+        this.choose(key);
+      });
       choices.append(b);
     }
     bar.append(choices);
@@ -349,7 +352,10 @@ class LabelPage {
     const add = (key, text, fn) => {
       const b = el("button", { type: "button", class: "lb-btn lb-small", "data-key": key });
       b.append(el("kbd", {}, key.toUpperCase()), document.createTextNode(` ${text}`));
-      b.addEventListener("click", fn);
+      b.addEventListener("click", () => {
+        b.blur();
+        fn();
+      });
       more.append(b);
     };
     add("s", "Skip", () => this.current && this.answer({ kind: "skip" }));
