@@ -276,3 +276,45 @@ def test_outbox_survives_offline_duplicates_and_kill_9(served) -> None:
     assert sorted(labels["pair_id"]) == sorted(by_number[n]["id"] for n in presses)
     assert not labels["pair_id"].duplicated().any()
     assert sorted(int(e) for e in acked) == sorted(labels["id"]), "acknowledged == recorded"
+
+
+def test_phone_layout_and_progress_agree_with_the_pair_on_screen(served) -> None:
+    url, db, proc, _ = served
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=LAUNCH_ARGS)
+        context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True)
+        page = context.new_page()
+        sign_in(page, url)
+        heads = page.locator(f"{PAIR} .lb-col")
+        first, second = heads.nth(0).bounding_box(), heads.nth(1).bounding_box()
+        assert second["y"] >= first["y"] + first["height"] - 1, "responses stack on a phone"
+        for name in ("A much better", "Both bad", "Skip"):
+            box = page.get_by_role("button", name=name).bounding_box()
+            assert box["y"] + box["height"] <= 844 and box["x"] + box["width"] <= 390, name
+        progress = page.get_by_test_id("label-progress")
+        seen = 0
+        empty = page.get_by_test_id("label-empty")
+        while True:
+            # Tapping faster than the buffer refills shows "Loading", never "You're done".
+            page.wait_for_function(
+                "() => document.querySelector(\"[data-testid='pair']\") ||"
+                " document.querySelector(\"[data-testid='label-empty']\").textContent"
+                ".includes('done')",
+                timeout=20000,
+            )
+            if not page.locator(PAIR).count():
+                break
+            left = int(re.search(r"(\d+) left", progress.inner_text())[1])
+            assert left >= 1, "a pair is on screen, so at least one is left"
+            page.get_by_role("button", name="A better").click()  # a tap, not a key
+            seen += 1
+            assert seen <= 8
+            if not page.locator(PAIR).count():
+                assert "done" not in empty.inner_text() or seen == 8
+        settle(page)
+        assert "0 left in your queue" in progress.inner_text()
+        assert "You're done" in empty.inner_text()
+        browser.close()
+    stop(proc)
+    with Store(db) as store:
+        assert len(store.current_labels("human")) == seen == 8

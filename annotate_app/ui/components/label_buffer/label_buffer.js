@@ -480,10 +480,15 @@ class LabelPage {
         if (!this.back.includes(node.dataset.pairId)) node.remove();
       }
     }
+    const left = this.renderProgress(ids);
     const empty = this.root.querySelector(".lb-empty");
     empty.hidden = !!next;
-    if (!next) {
-      empty.innerHTML = "";
+    empty.innerHTML = "";
+    empty.classList.toggle("lb-loading", !next && left > 0);
+    if (!next && left > 0) {
+      // Answered faster than the server refills the buffer: more pairs are on their way.
+      empty.append(el("p", { class: "lb-done" }, "Loading your next pair…"));
+    } else if (!next) {
       empty.append(el("p", { class: "lb-done" }, "You're done: no pairs are waiting for you right now."));
       empty.append(el("p", {}, this.emptyHint));
     }
@@ -491,7 +496,6 @@ class LabelPage {
       if (b.dataset.key !== "u") b.disabled = !next;
     }
     this.root.querySelector(".lb-extras").hidden = !next;
-    this.renderProgress(ids);
     this.renderStatus();
   }
 
@@ -548,6 +552,7 @@ class LabelPage {
     fill.style.width = `${total + left ? (100 * total) / (total + left) : 100}%`;
     bar.append(fill);
     box.append(bar);
+    return left;
   }
 
   renderStatus() {
