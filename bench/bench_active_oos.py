@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/bench_active_oos.py --write-split OUT   # OUT/hh-pool-1400.jsonl, hh-test-600
     .venv/bin/python bench/bench_active_oos.py --write-pandalm OUT # PandaLM, majority-decisive pairs
+    .venv/bin/python bench/bench_active_oos.py --pool A.json B.json  # simulate reports, seeds pooled
     nice .venv/bin/python bench/bench_active_oos.py --db CACHE.duckdb --train POOL --test TEST \
         [--seeds 10]
 
@@ -89,8 +90,44 @@ def write_pandalm_split(out: Path, test_share: float = 0.35) -> None:
         print(out / name)
 
 
+def pool_reports(paths: list[Path]) -> None:
+    """Paired differences against random over the seeds of several `annotate simulate --json`
+    reports of the same data and test file (fresh seeds extend a study), and the mean curves."""
+    import json
+
+    import pandas as pd
+    from scipy import stats
+
+    frames = [pd.DataFrame(json.loads(p.read_text(encoding="utf-8"))["results"]) for p in paths]
+    acc = pd.concat(frames).pivot_table(
+        index=["seed", "budget"], columns="strategy", values="accuracy"
+    )
+    budgets = sorted(acc.index.get_level_values("budget").unique())[1:]
+    seeds = acc.index.get_level_values("seed").nunique()
+    head = " | ".join(f"@{b}" for b in budgets)
+    print(f"| vs random, {seeds} paired seeds | {head} |")
+    print("|---" * (len(budgets) + 1) + "|")
+    for name in [c for c in acc.columns if c != "random"]:
+        cells = []
+        for b in budgets:
+            sub = acc.xs(b, level="budget")[[name, "random"]].dropna()
+            d = (sub[name] - sub["random"]).to_numpy()
+            p = stats.ttest_rel(sub[name], sub["random"]).pvalue
+            se = d.std(ddof=1) / np.sqrt(len(d))
+            cells.append(
+                f"{d.mean() * 100:+.1f} ± {se * 100:.1f} pt ({(d > 0).sum()}/{len(d)}, p {p:.2f})"
+            )
+        print(f"| {name} | " + " | ".join(cells) + " |")
+    means = acc.groupby(level="budget").mean()
+    print(f"\n| mean accuracy | {head} |")
+    print("|---" * (len(budgets) + 1) + "|")
+    for name in acc.columns:
+        print(f"| {name} | " + " | ".join(f"{means.loc[b, name]:.3f}" for b in budgets) + " |")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
+    parser.add_argument("--pool", type=Path, nargs="+", metavar="REPORT.json")
     parser.add_argument("--write-split", type=Path, metavar="OUT")
     parser.add_argument("--write-pandalm", type=Path, metavar="OUT")
     parser.add_argument("--db", type=Path)
@@ -98,6 +135,9 @@ def main() -> None:
     parser.add_argument("--test", type=Path)
     parser.add_argument("--seeds", type=int, default=10)
     args = parser.parse_args()
+    if args.pool:
+        pool_reports(args.pool)
+        return
     if args.write_split or args.write_pandalm:
         for path in (HH, PANDALM):
             if not path.exists():
