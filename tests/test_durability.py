@@ -1,8 +1,8 @@
 """`kill -9` of the app in the middle of labeling loses no acknowledged label, and its leases expire.
 
 Annotators label in real browser sessions against `annotate serve`; once some labels are
-acknowledged ("Saved (label #N)" on screen), the server's whole process group gets SIGKILL while
-presses are still in flight. With the server dead, DuckDB must hold every acknowledged event id; the
+acknowledged (the server acknowledged the answer's id with its committed event id), the server's
+whole process group gets SIGKILL while presses are still in flight. With the server dead, DuckDB must hold every acknowledged event id; the
 only extra labels allowed are presses that were in flight (committed, never confirmed). The killed
 server's leases are still in the file. After a restart they are cut (grace 0 here), each annotator
 signs in to their own total, the abandoned pairs go to the next annotators, and at the end no pair
