@@ -108,6 +108,9 @@ def test_code_blocks_are_highlighted_and_escaped() -> None:
     assert "&lt;b&gt;" in out and "<b>" not in out
     css = code_css(".lb .hl")
     assert ".lb .hl .hl-k" in css and "pre {" not in css
+    assert ".lb .hl {" not in css, "no background of its own: the page's theme sets it"
+    light, dark = css.split("@media (prefers-color-scheme: dark)")
+    assert ".lb .hl .hl-k" in light and ".lb .hl .hl-k" in dark
 
 
 def test_unknown_language_and_tables() -> None:

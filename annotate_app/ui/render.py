@@ -28,6 +28,7 @@ SAFE_SCHEMES = ("http", "https", "mailto")
 _SCHEME = re.compile(r"^\s*([a-zA-Z][a-zA-Z0-9+.\-]*):")
 CODE_CLASS_PREFIX = "hl-"
 CODE_STYLE = "friendly"
+CODE_STYLE_DARK = "github-dark"  # the same token classes, coloured for a dark page
 _FORMATTER = HtmlFormatter(nowrap=True, classprefix=CODE_CLASS_PREFIX, style=CODE_STYLE)
 LINK_ATTRS = {
     "target": "_blank",
@@ -89,8 +90,16 @@ def to_html(text: str) -> str:
     return _markdown().render(text or "")
 
 
+def _token_rules(style: str, scope: str) -> str:
+    """One style's token colours under ``scope``: Pygments' rules for ``pre``, line numbers and the
+    scope's own background are left out (the page sets those for light and dark themes)."""
+    formatter = HtmlFormatter(nowrap=True, classprefix=CODE_CLASS_PREFIX, style=style)
+    rules = formatter.get_style_defs(scope).splitlines()
+    return "\n".join(r for r in rules if r.startswith(f"{scope} ."))
+
+
 def code_css(scope: str) -> str:
-    """The highlighting colours, under the CSS selector ``scope`` (Pygments' page-wide rules for
-    ``pre`` and line numbers are left out)."""
-    rules = _FORMATTER.get_style_defs(scope).splitlines()
-    return "\n".join(r for r in rules if r.startswith(scope))
+    """The highlighting colours under the CSS selector ``scope``, for a light page and, inside a
+    ``prefers-color-scheme: dark`` query, for a dark one."""
+    dark = _token_rules(CODE_STYLE_DARK, scope)
+    return f"{_token_rules(CODE_STYLE, scope)}\n@media (prefers-color-scheme: dark) {{\n{dark}\n}}"
