@@ -40,6 +40,22 @@ def verdict_for(body: dict) -> str:
     return "A" if "GOOD" in a else "B" if "GOOD" in b else "C"
 
 
+def tags_for(body: dict) -> dict | None:
+    """A tagging request (judge/tagging.py) gets tags read off the prompt: ``EXPERT`` in it means
+    expert expertise, ``def `` means coding; None for a verdict request."""
+    if "prompt metadata tagging" not in body["messages"][0]["content"]:
+        return None
+    prompt = body["messages"][-1]["content"].split("[The Start of the Prompt]")[-1]
+    return {
+        "subject": "coding" if "def " in prompt else "general",
+        "expertise": "expert" if "EXPERT" in prompt else "general",
+        "open_endedness": "low",
+        "safety_concern": "no",
+        "complexity": "simple",
+        "format_constraints": "no",
+    }
+
+
 def make_handler(state: ServerState) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         def log_message(self, *args: object) -> None:
@@ -72,6 +88,11 @@ def make_handler(state: ServerState) -> type[BaseHTTPRequestHandler]:
                 return self._send(400, b'{"error": "logprobs not supported"}')
             if state.mode == "garbled":
                 return self._send(200, b"{not json")
+            tags = tags_for(body)
+            if tags is not None:
+                text = "I cannot decide." if state.mode == "malformed" else json.dumps(tags)
+                choice = {"index": 0, "message": {"role": "assistant", "content": text}}
+                return self._send(200, json.dumps({"choices": [choice]}).encode())
             verdict = verdict_for(body)
             content = (
                 "I cannot decide."

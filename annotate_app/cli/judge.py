@@ -102,6 +102,48 @@ def cmd_import_batch(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_tag_prompts(args: argparse.Namespace) -> int:
+    from annotate_app.judge.http import HttpJudgeConfig
+    from annotate_app.judge.protocol import JudgeUnavailable
+    from annotate_app.judge.tagging import PromptTagger
+
+    if args.limit is not None and args.limit < 1:
+        raise CLIError("--limit must be 1 or more")
+    spec = JudgeSpec.parse(args.judge, model=args.model)
+    if spec.kind != "openai":
+        raise CLIError("tag-prompts needs an openai:URL endpoint and --model")
+    config = HttpJudgeConfig(
+        url=spec.target or "",
+        model=spec.model or "",
+        timeout_s=args.timeout,
+        max_retries=args.retries,
+    )
+    tagger = PromptTagger(config)
+    with open_store(args) as store:
+        prompts = store.untagged_prompts(tagger.tagger_id, args.limit)
+        if not prompts:
+            print(f"nothing to tag: every prompt has tags from {tagger.tagger_id}")
+            return 0
+        print(f"tagging {len(prompts)} prompts with {tagger.tagger_id}")
+        try:
+            report = tagger.tag_all(
+                prompts,
+                lambda pid, tags: store.save_prompt_tags(pid, tagger.tagger_id, tags.as_dict()),
+            )
+        except JudgeUnavailable as exc:
+            done = store.prompt_taggers().get(tagger.tagger_id, 0)
+            raise CLIError(
+                f"{exc}\n  {done} prompts have tags from {tagger.tagger_id}; the next run resumes"
+            ) from None
+    print(
+        f"tagged {report.tagged} prompts with {tagger.tagger_id}"
+        + (f"; {report.n_refused} answers refused, left untagged" if report.n_refused else "")
+    )
+    for problem in (report.refused or [])[:20]:
+        print(f"  {problem}")
+    return 0
+
+
 def cmd_judge_report(args: argparse.Namespace) -> int:
     with open_store(args) as store:
         if args.fit:
@@ -183,6 +225,32 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--judge", required=True, metavar="openai:URL", help="the judge the batch ran")
     p.add_argument("--model", required=True, help="the model the batch ran")
     p.set_defaults(handler=cmd_import_batch)
+
+    p = sub.add_parser(
+        "tag-prompts",
+        help="tag each prompt with HyPER's metadata (subject, expertise, open-endedness, safety, "
+        "complexity, format) by an openai:URL model, cached per prompt and model; the learned "
+        "router reads them as features. Runs in this process (it waits on the network), not as a "
+        "job",
+    )
+    p.add_argument("--judge", required=True, metavar="openai:URL", help="the tagging endpoint")
+    p.add_argument("--model", required=True, help="the served model name")
+    p.add_argument("--limit", type=int, metavar="N", help="tag at most N untagged prompts")
+    p.add_argument(
+        "--timeout",
+        type=float,
+        default=DEFAULT_TIMEOUT,
+        metavar="S",
+        help=f"seconds per request (default {DEFAULT_TIMEOUT:g})",
+    )
+    p.add_argument(
+        "--retries",
+        type=int,
+        default=DEFAULT_RETRIES,
+        metavar="N",
+        help=f"retries after a timeout or 5xx, with backoff (default {DEFAULT_RETRIES})",
+    )
+    p.set_defaults(handler=cmd_tag_prompts)
 
     p = sub.add_parser("judge-report", help="how far each AI judge agrees with human labels")
     p.add_argument("--json", action="store_true", help="print the figures as JSON")

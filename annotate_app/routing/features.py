@@ -14,6 +14,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from annotate_app.judge.tagging import TAG_OPTIONS
+
 # HyPER's length bins, in characters: one indicator per bin above the first, for the prompt, each
 # response and their absolute difference, so a linear router can weigh short and long separately.
 LENGTH_EDGES = (200, 1000, 3000)
@@ -22,6 +24,14 @@ LENGTH_BINS = tuple(
     f"{name}_bin{k}"
     for name in ("prompt_len", "len_a", "len_b", "len_diff")
     for k in range(1, len(LENGTH_EDGES) + 1)
+)
+
+# HyPER's LLM-tagged prompt metadata (judge/tagging.py), one-hot: a yes/no tag is one column, every
+# other tag one column per option. All zero with has_llm_tags = 0 where the prompt is untagged.
+LLM_TAG_FEATURES = tuple(
+    f"llm_{field}" if options == ("yes", "no") else f"llm_{field}_{option}"
+    for field, options in TAG_OPTIONS.items()
+    for option in (options[:1] if options == ("yes", "no") else options)
 )
 
 FEATURE_NAMES = (
@@ -50,6 +60,8 @@ FEATURE_NAMES = (
     "tag_math",
     "tag_safety",
     "multi_turn",
+    "has_llm_tags",
+    *LLM_TAG_FEATURES,
 )
 
 _TOKEN = re.compile(r"\w+")
@@ -132,13 +144,15 @@ def pair_features(
     scores: pd.DataFrame | None = None,
     embeddings: dict[str, tuple[np.ndarray, np.ndarray]] | None = None,
     second_judge: pd.DataFrame | None = None,
+    llm_tags: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """One row per pair, indexed by pair_id, with the columns in ``FEATURE_NAMES``.
 
     ``pairs``: pair_id, prompt, n_turns, text_a, text_b. ``judge``: pair_id, p_a and optional
     metadata or consistent. ``scores``: pair_id, p_a, uncertainty, acquisition. ``embeddings``:
     pair_id -> (vector of A, vector of B). ``second_judge``: another judge's verdicts (pair_id,
-    p_a), read only for whether the two judges agree.
+    p_a), read only for whether the two judges agree. ``llm_tags``: pair_id and the six tags of
+    its prompt (``Store.pair_prompt_tags``).
     """
     idx = pd.Index(pairs["pair_id"], name="pair_id")
     out = pd.DataFrame(index=idx)
@@ -204,7 +218,26 @@ def pair_features(
         out[key] = [t[key] for t in tags]
     # A prompt with more than one user turn (turns alternate, so > 2 turns means > 1 user turn).
     out["multi_turn"] = (pairs["n_turns"].to_numpy() > 2).astype(float)
+    out = out.join(llm_tag_features(llm_tags, idx))
     return out[list(FEATURE_NAMES)].astype(float)
+
+
+def llm_tag_features(llm_tags: pd.DataFrame | None, idx: pd.Index) -> pd.DataFrame:
+    """The ``has_llm_tags`` flag and the one-hot ``LLM_TAG_FEATURES`` per pair in ``idx``."""
+    out = pd.DataFrame(0.0, index=idx, columns=["has_llm_tags", *LLM_TAG_FEATURES])
+    if llm_tags is None or llm_tags.empty:
+        return out
+    tags = llm_tags.drop_duplicates("pair_id", keep="last").set_index("pair_id").reindex(idx)
+    has = tags[list(TAG_OPTIONS)].notna().all(axis=1)
+    out["has_llm_tags"] = has.astype(float)
+    for field, options in TAG_OPTIONS.items():
+        if options == ("yes", "no"):
+            out[f"llm_{field}"] = (tags[field] == "yes").astype(float)
+        else:
+            for option in options:
+                out[f"llm_{field}_{option}"] = (tags[field] == option).astype(float)
+    out.loc[~has] = 0.0
+    return out
 
 
 def _judge_columns(judge: pd.DataFrame | None, idx: pd.Index) -> pd.DataFrame:

@@ -89,7 +89,9 @@ def preview(store: Store, config: RoutingConfig) -> RoutingPlan:
     scores = store.active_pair_scores()
     outcomes = store.human_outcomes()
     counts = store.routing_counts()
-    features = pair_features(pairs, judge, scores, _embeddings(store, pairs))
+    features = pair_features(
+        pairs, judge, scores, _embeddings(store, pairs), llm_tags=store.pair_prompt_tags()
+    )
     open_ids = pairs.loc[pairs["open"].astype(bool), "pair_id"]
     open_features = features.loc[open_ids]
 

@@ -12,6 +12,7 @@ from annotate_app.store.jobs import JobStore
 from annotate_app.store.judge import JudgeStore
 from annotate_app.store.labels import LabelStore
 from annotate_app.store.project import ProjectStore
+from annotate_app.store.prompt_tags import PromptTagStore
 from annotate_app.store.review import ReviewStore
 from annotate_app.store.reward import RewardStore
 from annotate_app.store.routing import RoutingStore
@@ -32,6 +33,7 @@ class Store(
     ReviewStore,
     ClientAnswerStore,
     AcquisitionStore,
+    PromptTagStore,
 ):
     """A project: one DuckDB file, opened read-write by exactly one process."""
 
