@@ -14,8 +14,10 @@ from sklearn.metrics import roc_auc_score
 from annotate_app.cli import main
 from annotate_app.judge.spec import http_judge_id
 from annotate_app.judge.tagging import TagParseError, parse_tags
+from annotate_app.routing import plan as routing_plan
 from annotate_app.routing.features import FEATURE_NAMES, LLM_TAG_FEATURES, pair_features
 from annotate_app.routing.learned import LearnedRouter, LearnedRouterConfig
+from annotate_app.routing.policies import PolicyConfig
 from annotate_app.store import Store
 from tests.judge_server import JudgeServer, ServerState
 
@@ -166,3 +168,16 @@ def test_router_with_tags_beats_router_without_on_held_out_pairs(model):
     assert auc[True] > 0.95, auc
     assert auc[False] < 0.7, auc
     assert auc[True] - auc[False] > 0.25, auc
+
+
+def test_routing_plan_reads_the_cached_tags(tmp_path):
+    db = _project(tmp_path, n=4)
+    with JudgeServer() as server:
+        assert _tag(db, server, "--limit", "2") == 0
+    with Store(db) as store:
+        config = routing_plan.RoutingConfig(policy=PolicyConfig(name="confidence"))
+        features = routing_plan.preview(store, config).features
+        tagged = set(store.pair_prompt_tags()["pair_id"])
+    assert len(features) == 4 and len(tagged) == 2
+    assert set(features.index[features["has_llm_tags"] == 1]) == tagged
+    assert features.loc[sorted(tagged), "llm_complexity_simple"].eq(1).all()

@@ -232,6 +232,10 @@ def register(sub: argparse._SubParsersAction) -> None:
         "complexity, format) by an openai:URL model, cached per prompt and model; the learned "
         "router reads them as features. Runs in this process (it waits on the network), not as a "
         "job",
+        description="Tag each prompt that has no tags from this model yet with HyPER's six "
+        "metadata tags (strict JSON; a malformed answer leaves the prompt untagged). The tags are "
+        "cached per prompt and model, and the learned router reads them as features. Runs in this "
+        "process, not as a background job: the work is waiting on the network.",
     )
     p.add_argument("--judge", required=True, metavar="openai:URL", help="the tagging endpoint")
     p.add_argument("--model", required=True, help="the served model name")
