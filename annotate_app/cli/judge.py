@@ -139,7 +139,7 @@ def cmd_tag_prompts(args: argparse.Namespace) -> int:
         f"tagged {report.tagged} prompts with {tagger.tagger_id}"
         + (f"; {report.n_refused} answers refused, left untagged" if report.n_refused else "")
     )
-    for problem in (report.refused or [])[:20]:
+    for problem in report.refused[:20]:
         print(f"  {problem}")
     return 0
 

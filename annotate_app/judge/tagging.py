@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field, replace
 from typing import Literal, get_args
 
 from annotate_app.judge.http import HttpJudge, HttpJudgeConfig
@@ -97,21 +97,21 @@ def parse_tags(text: str) -> PromptTags:
     extra = [k for k in data if k not in TAG_OPTIONS]
     if missing or extra:
         raise TagParseError(f"fields missing {missing}, unexpected {extra}")
-    for field, options in TAG_OPTIONS.items():
-        value = data[field]
+    for name, options in TAG_OPTIONS.items():
+        value = data[name]
         if not isinstance(value, str) or value.strip().lower() not in options:
-            raise TagParseError(f"field {field!r}: {value!r} is not one of {list(options)}")
+            raise TagParseError(f"field {name!r}: {value!r} is not one of {list(options)}")
     return PromptTags(**{k: data[k].strip().lower() for k in TAG_OPTIONS})
 
 
 @dataclass
 class TaggingReport:
     tagged: int = 0
-    refused: list[str] | None = None  # "prompt_id: reason" per answer that was not valid tags
+    refused: list[str] = field(default_factory=list)  # "prompt_id: reason" per refused answer
 
     @property
     def n_refused(self) -> int:
-        return len(self.refused or [])
+        return len(self.refused)
 
 
 class PromptTagger:
@@ -119,8 +119,7 @@ class PromptTagger:
 
     def __init__(self, config: HttpJudgeConfig) -> None:
         # JSON needs more tokens than a verdict, and logprobs are of no use here.
-        config.max_tokens = max(config.max_tokens, 200)
-        config.logprobs = False
+        config = replace(config, max_tokens=max(config.max_tokens, 200), logprobs=False)
         self.client = HttpJudge(config)
         self.tagger_id = self.client.judge_id
 
@@ -141,12 +140,12 @@ class PromptTagger:
     ) -> TaggingReport:
         """Tag (prompt_id, text) pairs one by one, saving each tag set as soon as it is read, so an
         interrupted run keeps what it got. A refused answer is reported and left untagged."""
-        report = TaggingReport(refused=[])
+        report = TaggingReport()
         for prompt_id, text in prompts:
             try:
                 tags = self.tag(text)
             except TagParseError as exc:
-                report.refused.append(f"{prompt_id}: {exc}")  # type: ignore[union-attr]
+                report.refused.append(f"{prompt_id}: {exc}")
                 continue
             save(prompt_id, tags)
             report.tagged += 1
