@@ -75,7 +75,7 @@ class HttpJudge:
     def _score_one(self, comparison: Comparison) -> RawVerdict | None:
         messages = self.template.messages(comparison, self.guidelines)
         t0 = time.perf_counter()
-        reply = self._post_with_retries(messages)
+        reply = self.post_with_retries(messages)
         verdict = parse_reply(reply)
         if verdict is not None:
             verdict.latency_s = time.perf_counter() - t0
@@ -97,7 +97,7 @@ class HttpJudge:
     def _body(self, messages: list[dict]) -> bytes:
         return json.dumps(self.request_body(messages)).encode("utf-8")
 
-    def _post_with_retries(self, messages: list[dict]) -> dict | None:
+    def post_with_retries(self, messages: list[dict]) -> dict | None:
         last = ""
         for attempt in range(self.config.max_retries + 1):
             if attempt:

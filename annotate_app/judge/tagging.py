@@ -126,7 +126,7 @@ class PromptTagger:
     def tag(self, prompt: str) -> PromptTags:
         """Raises ``TagParseError`` for a malformed answer, ``JudgeUnavailable`` when the endpoint
         keeps failing (after the client's retries)."""
-        reply = self.client._post_with_retries(tagging_messages(prompt))
+        reply = self.client.post_with_retries(tagging_messages(prompt))
         try:
             text = reply["choices"][0]["message"]["content"] or ""  # type: ignore[index]
         except (KeyError, IndexError, TypeError):
