@@ -54,6 +54,74 @@ def write_split(out: Path, pool_size: int = 1400) -> None:
 
 
 PANDALM = HH.parents[1] / "pandalm" / "testset-v1.json.gz"
+PANDALM_JUDGES = {
+    "gpt35": ("gpt-3.5-turbo-testset-v1.json.gz", "gpt_result"),
+    "pandalm7b": ("pandalm-7b-testset-v1.json.gz", "pandalm_result"),
+}
+
+
+def judge_features(db: Path, pool: Path, test: Path, judge: str, seeds: int) -> None:
+    """The reward head alone, the recorded judge alone, and both stacked (a logistic regression on
+    the head's cross-fitted logit and the judge's verdict, fitted on the pool only), on the test."""
+    import json
+
+    import pandas as pd
+    from sklearn.linear_model import LogisticRegression
+
+    from annotate_app.reward.encoder import response_text
+
+    def read(path: Path) -> pd.DataFrame:
+        rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line]
+        frame = pd.DataFrame(rows)
+        flip = np.random.default_rng(16).random(len(frame)) < 0.5  # chosen on side A or B
+        a = np.where(flip, frame["rejected"], frame["chosen"])
+        b = np.where(flip, frame["chosen"], frame["rejected"])
+        p_chosen = frame[f"judge_{judge}"].to_numpy(float)
+        return pd.DataFrame(
+            {
+                "text_a": [response_text(q, r) for q, r in zip(frame["prompt"], a, strict=True)],
+                "text_b": [response_text(q, r) for q, r in zip(frame["prompt"], b, strict=True)],
+                "target": (~flip).astype(float),
+                "judge": np.where(flip, 1 - p_chosen, p_chosen),
+            }
+        )
+
+    tr, te = read(pool), read(test)
+    ta, tb = embed(db, tr)
+    sa, sb = embed(db, te)
+    y, yt = tr["target"].to_numpy(), te["target"].to_numpy()
+    ones = np.ones(len(y))
+
+    def logit(p: np.ndarray) -> np.ndarray:
+        p = np.clip(p, 1e-4, 1 - 1e-4)
+        return np.log(p / (1 - p))
+
+    def stack_x(head_p: np.ndarray, judge_p: np.ndarray) -> np.ndarray:
+        return np.column_stack([logit(head_p), 2 * judge_p - 1])
+
+    folds = np.random.default_rng(0).permutation(len(y)) % 5
+    rows: dict[str, list[float]] = {"head alone": [], "judge alone": [], "head + judge": []}
+    for seed in range(seeds):
+        config = replace(HeadConfig(), seed=seed)
+        crossfit = np.zeros(len(y))
+        for f in range(5):
+            fit = folds != f
+            m = fit_head(ta[fit], tb[fit], y[fit], ones[fit], config)
+            crossfit[~fit] = m.member_probs(ta[~fit], tb[~fit]).mean(0)
+        head = fit_head(ta, tb, y, ones, config)
+        head_p = head.member_probs(sa, sb).mean(0)
+        stacker = LogisticRegression().fit(stack_x(crossfit, tr["judge"].to_numpy()), y)
+        both = stacker.predict_proba(stack_x(head_p, te["judge"].to_numpy()))[:, 1]
+        rows["head alone"].append(evaluate(head_p, yt)["accuracy"])
+        rows["judge alone"].append(evaluate(te["judge"].to_numpy(), yt)["accuracy"])
+        rows["head + judge"].append(evaluate(both, yt)["accuracy"])
+    print(
+        f"\njudge {judge}; train {pool.name} ({len(y)}), test {test.name} ({len(yt)}), {seeds} seeds"
+    )
+    print("| model | test accuracy | ± std (seeds) |")
+    print("|---|---|---|")
+    for name, accs in rows.items():
+        print(f"| {name} | {np.mean(accs):.3f} | {np.std(accs, ddof=1):.3f} |")
 
 
 def write_pandalm_split(out: Path, test_share: float = 0.35) -> None:
@@ -65,6 +133,10 @@ def write_pandalm_split(out: Path, test_share: float = 0.35) -> None:
 
     with gzip.open(PANDALM, "rt", encoding="utf-8") as fh:
         rows = json.load(fh)
+    verdicts = {}
+    for judge, (name, key) in PANDALM_JUDGES.items():
+        with gzip.open(PANDALM.with_name(name), "rt", encoding="utf-8") as fh:
+            verdicts[judge] = {r["idx"]: str(r[key]).strip() for r in json.load(fh)}
     kept = []
     for r in rows:
         one, two = r.get("response1"), r.get("response2")
@@ -76,7 +148,16 @@ def write_pandalm_split(out: Path, test_share: float = 0.35) -> None:
             continue
         prompt = r["instruction"] + (f"\n\n{r['input']}" if r.get("input") else "")
         chosen, rejected = (one, two) if first > second else (two, one)
-        kept.append(json.dumps({"prompt": prompt, "chosen": chosen, "rejected": rejected}))
+        row = {"prompt": prompt, "chosen": chosen, "rejected": rejected}
+        for (
+            judge,
+            said,
+        ) in verdicts.items():  # the judge's p(chosen wins): 1, 0, or 0.5 (tie/unusable)
+            verdict = said.get(r["idx"], "")
+            row[f"judge_{judge}"] = (
+                0.5 if verdict not in ("1", "2") else float((verdict == "1") == (first > second))
+            )
+        kept.append(json.dumps(row))
     random.Random(16).shuffle(kept)
     n_test = round(test_share * len(kept))
     out.mkdir(parents=True, exist_ok=True)
@@ -128,6 +209,7 @@ def pool_reports(paths: list[Path]) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--pool", type=Path, nargs="+", metavar="REPORT.json")
+    parser.add_argument("--judge", choices=list(PANDALM_JUDGES), help="with a PandaLM split")
     parser.add_argument("--write-split", type=Path, metavar="OUT")
     parser.add_argument("--write-pandalm", type=Path, metavar="OUT")
     parser.add_argument("--db", type=Path)
@@ -149,6 +231,9 @@ def main() -> None:
         return
     if not (args.db and args.train and args.test):
         parser.error("--db, --train and --test are required (or --write-split OUT)")
+    if args.judge:
+        judge_features(args.db, args.train, args.test, args.judge, args.seeds)
+        return
     from scipy import stats
     from sklearn.linear_model import LogisticRegression
 
