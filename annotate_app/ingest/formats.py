@@ -65,9 +65,11 @@ class _Invalid(Exception):
 
 
 def detect_format(row: dict) -> str | None:
+    from annotate_app.ingest.verdicts import is_verdict_row
+
     keys = set(row)
-    if "judge" in keys and keys & {"winner", "p_a"}:
-        return "verdicts"  # a judge's recorded verdicts (ingest/verdicts.py)
+    if is_verdict_row(row):
+        return "verdicts"
     if {"response_a", "response_b"} <= keys:
         return "pairs"
     if {"chosen", "rejected"} <= keys:
