@@ -87,9 +87,10 @@ def serve(paths: ProjectPaths, port: int, address: str, allow_no_passwords: bool
     import streamlit as st
 
     sys.argv = [str(APP), "--db", str(paths.db)]  # the page scripts read --db from here
-    from annotate_app.ui import session_cookie
+    from annotate_app.ui import label_route, session_cookie
 
-    app = st.App(str(APP), lifespan=_lifespan, routes=session_cookie.routes())
+    routes = session_cookie.routes() + label_route.routes()
+    app = st.App(str(APP), lifespan=_lifespan, routes=routes)
     app.run(config=server_settings(port, address))
     return 0
 

@@ -28,7 +28,7 @@ from annotate_app.accounts.auth import Account
 from annotate_app.config import ProjectPaths
 from annotate_app.service import Services
 from annotate_app.store import Store
-from annotate_app.ui import session_cookie
+from annotate_app.ui import label_route, session_cookie
 
 
 def _db_argument() -> str:
@@ -73,9 +73,11 @@ def account() -> Account | None:
     who = st.session_state.get("account")
     idle_s = auth.idle_minutes(store()) * 60
     if who is None:
-        return _from_cookie(idle_s)
+        return _from_cookie()
     now = time.monotonic()
-    last = st.session_state.get("last_seen", now)
+    token = st.session_state.get("session_token")
+    # Answers sent through the label route (``ui/label_route.py``) count as activity too.
+    last = max(st.session_state.get("last_seen", now), label_route.last_answer(token))
     if now - last > idle_s:
         sign_out("You were signed out after a period of inactivity.")
         return None
@@ -85,18 +87,14 @@ def account() -> Account | None:
         return None
     st.session_state["account"] = current
     st.session_state["last_seen"] = now
-    services().sessions.check(st.session_state.get("session_token"), idle_s)  # seen now
+    services().sessions.check(token, idle_s)  # seen now
     return current
 
 
-def _from_cookie(idle_s: float) -> Account | None:
+def _from_cookie() -> Account | None:
     token = session_cookie.browser_token()
-    claim = services().sessions.check(token, idle_s)
-    if claim is None:
-        return None
-    current = auth.current_account(store(), Account(claim.name, "annotator"))
-    if current is None:  # disabled since: the token dies with the account
-        services().sessions.revoke(token)
+    current = session_cookie.account_for_token(services(), token)
+    if current is None:
         return None
     st.session_state["account"] = current
     st.session_state["last_seen"] = time.monotonic()

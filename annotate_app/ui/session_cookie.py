@@ -17,6 +17,9 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from annotate_app import service
+from annotate_app.accounts import auth
+from annotate_app.accounts.auth import Account
+from annotate_app.service import Services
 
 COOKIE = "annotate_session"
 ROUTE = "/annotate/session"
@@ -50,6 +53,20 @@ async def _session(request: Request) -> Response:
 def routes() -> list[Route]:
     """The routes ``annotate serve`` adds to the Streamlit server."""
     return [Route(ROUTE, _session, methods=["GET"])]
+
+
+def account_for_token(services: Services, token: str | None) -> Account | None:
+    """The account a session token signs in, as the project has it now; None when the token is
+    not valid (badly signed, expired, revoked, idle past the project's timeout) or its account was
+    disabled since, and then the token dies with the account. The pages and the label route ask
+    this one function."""
+    claim = services.sessions.check(token, auth.idle_minutes(services.store) * 60)
+    if claim is None:
+        return None
+    current = auth.current_account(services.store, Account(claim.name, "annotator"))
+    if current is None:
+        services.sessions.revoke(token)
+    return current
 
 
 def browser_token() -> str | None:

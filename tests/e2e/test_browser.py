@@ -216,6 +216,11 @@ def test_outbox_survives_offline_duplicates_and_kill_9(served) -> None:
         browser = p.chromium.launch(executable_path=str(CHROMIUM), args=LAUNCH_ARGS)
         context = browser.new_context(viewport={"width": 1300, "height": 900})
         page = context.new_page()
+        routed: list[int] = []  # statuses of the label route's replies
+        page.on(
+            "response",
+            lambda r: routed.append(r.status) if r.url.endswith("/annotate/label/sync") else None,
+        )
         sign_in(page, url)
 
         # Offline for a few seconds: answers wait in the outbox, then all go through.
@@ -233,12 +238,13 @@ def test_outbox_survives_offline_duplicates_and_kill_9(served) -> None:
         context.set_offline(False)
         settle(page, 30000)
 
-        # Duplicate sends of acknowledged answers record nothing new.
+        # Duplicate sends of acknowledged answers record nothing new, by either way in.
         page.evaluate(
             "() => { const p = window.__labelPage;"
             " const items = p.history.map((h) => h.item);"
-            " p.send('sync', {seq: 9000, outbox: items, have: []});"
-            " p.send('sync', {seq: 9001, outbox: items.concat(items), have: []}); }"
+            " p.post({seq: ++p.seq, outbox: items, have: []});"
+            " p.post({seq: ++p.seq, outbox: items.concat(items), have: []});"
+            " p.trigger({seq: ++p.seq, outbox: items, have: []}); }"
         )
         page.wait_for_timeout(1500)
 
@@ -271,6 +277,7 @@ def test_outbox_survives_offline_duplicates_and_kill_9(served) -> None:
     with Store(db) as store:
         events = store.label_events("alice")
         by_number = _pairs_by_number(store)
+    assert routed.count(200) >= 3, f"answers went through the label route: {routed}"
     labels = events[events["kind"] == "label"]
     assert len(labels) == len(presses), "every press recorded, none twice"
     assert sorted(labels["pair_id"]) == sorted(by_number[n]["id"] for n in presses)

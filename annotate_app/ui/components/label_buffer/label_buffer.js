@@ -7,12 +7,14 @@
 // project (`pages`), so it outlives those calls; the outbox is mirrored in sessionStorage so a reload
 // of the tab resends it too.
 //
-// Protocol with the server (label.py): the page triggers "sync" with {seq, outbox, have}; the server
-// records what is new and answers with data {seq, acks, pairs, progress}. One sync is in flight at a
-// time; it ends when data with its seq arrives, or after a wait that doubles from RESEND_MS up to
-// RESEND_MAX_MS while no data comes (a busy server must not be buried in resends: each one restarts
-// its rerun), and then the whole outbox is sent again. Streamlit may coalesce reruns; as every sync
-// carries the whole outbox, nothing is dropped.
+// Protocol with the server (label_exchange.py): the page sends {seq, outbox, have}; the server
+// records what is new and answers {seq, acks, pairs, progress}. The page POSTs it to the label route
+// (`sync_url` in its data) and reads the JSON reply, so no Streamlit rerun is involved; when the
+// route refuses (401, 403, 404: not signed in there, or no route) it triggers "sync" on the
+// component instead and the fragment sends the same reply as data. One sync is in flight at a time;
+// it ends when its reply arrives, or after a wait that doubles from RESEND_MS up to RESEND_MAX_MS
+// while none comes (a busy server must not be buried in resends), and then the whole outbox is sent
+// again. Streamlit may coalesce reruns; as every sync carries the whole outbox, nothing is dropped.
 
 const KEYS = {
   "1": { label: "A much better", choice: 2 },
@@ -32,6 +34,8 @@ const RESEND_MAX_MS = 8000;
 const OFFLINE_MS = 4000;
 const HISTORY = 50; // answered pairs whose text stays in memory, for undo
 const HISTORY_LIMIT = 2000; // answers remembered (their ids and acknowledgements)
+const KEEPALIVE_BYTES = 60000; // browsers refuse keepalive bodies over 64 KiB
+const FALL_BACK = new Set([401, 403, 404]); // the route will not take it: use the Streamlit trigger
 
 const pages = new Map();
 
@@ -64,7 +68,9 @@ class LabelPage {
     this.shownAt = 0;
     this.notice = null;
     this.flagOpen = false;
-    this.send = null;
+    this.send = null; // the component's trigger
+    this.endpoint = null; // the label route, while it takes our syncs
+    this.newest = 0; // the highest seq answered so far
     this.root = null;
     this.restore();
   }
@@ -112,6 +118,12 @@ class LabelPage {
     this.emptyHint = data.empty_hint || "";
     if (this.inflight && data.seq !== null && data.seq >= this.inflight.seq) this.inflight = null;
     this.resendMs = RESEND_MS;
+    if (data.seq !== null && data.seq !== undefined && data.seq < this.newest) {
+      for (const ack of data.acks || []) this.acknowledge(ack); // a late reply: its buffer is old
+      this.renderStatus();
+      return;
+    }
+    if (data.seq) this.newest = data.seq;
     for (const p of data.pairs || []) {
       const known = this.pairs.get(p.id);
       if (p.left !== null && p.left !== undefined) this.pairs.set(p.id, p);
@@ -175,12 +187,41 @@ class LabelPage {
     this.missing = false;
     const have = [...this.pairs.keys()];
     for (const item of this.outbox) item.sent = true;
+    const payload = { seq: this.seq, outbox: this.outbox, have };
+    if (this.endpoint) this.post(payload);
+    else this.trigger(payload);
+    this.renderStatus();
+  }
+
+  trigger(payload) {
     try {
-      this.send("sync", { seq: this.seq, outbox: this.outbox, have });
+      this.send("sync", payload);
     } catch (e) {
       // disconnected: the timer tries again
     }
-    this.renderStatus();
+  }
+
+  post(payload) {
+    const body = JSON.stringify(payload);
+    fetch(this.endpoint, {
+      method: "POST",
+      credentials: "same-origin",
+      keepalive: body.length < KEEPALIVE_BYTES, // still delivered when the tab closes
+      headers: { "Content-Type": "application/json", "X-Annotate-Label": "1" },
+      body,
+    })
+      .then((reply) => {
+        if (reply.ok) return reply.json().then((data) => this.receive(data));
+        if (FALL_BACK.has(reply.status)) {
+          this.endpoint = null; // until the page's next data names the route again
+          this.trigger(payload);
+        }
+        // anything else (a server error): the timer resends, with backoff
+        return null;
+      })
+      .catch(() => {
+        // offline or the server is down: the timer resends, with backoff
+      });
   }
 
   tick() {
@@ -601,6 +642,7 @@ export default function labelBuffer(component) {
   const { data, parentElement, setTriggerValue } = component;
   const page = pageFor(`annotate-outbox:${data.store_key}`);
   page.send = setTriggerValue;
+  page.endpoint = data.sync_url || null;
   let root = parentElement.querySelector(".lb");
   if (!root) {
     root = el("div", { class: "lb" });
