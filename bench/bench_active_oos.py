@@ -61,14 +61,20 @@ PANDALM_JUDGES = {
 
 
 def judge_features(db: Path, pool: Path, test: Path, judge: str, seeds: int) -> None:
-    """The reward head alone, the recorded judge alone, and both stacked (a logistic regression on
-    the head's cross-fitted logit and the judge's verdict, fitted on the pool only), on the test."""
+    """The reward head alone, the recorded judge alone, and both stacked by the app's own code
+    (``reward.judge_stack``, as the train job fits it: the head's logits on the pool cross-fitted,
+    the stack fitted on the pool only), on the test file."""
     import json
 
     import pandas as pd
-    from sklearn.linear_model import LogisticRegression
 
     from annotate_app.reward.encoder import response_text
+    from annotate_app.reward.judge_stack import (
+        JudgeStackConfig,
+        crossfit_probs,
+        fit_judge_stack,
+        judge_evidence,
+    )
 
     def read(path: Path) -> pd.DataFrame:
         rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line]
@@ -79,6 +85,7 @@ def judge_features(db: Path, pool: Path, test: Path, judge: str, seeds: int) -> 
         p_chosen = frame[f"judge_{judge}"].to_numpy(float)
         return pd.DataFrame(
             {
+                "pair_id": [f"{path.name}:{i}" for i in range(len(frame))],
                 "text_a": [response_text(q, r) for q, r in zip(frame["prompt"], a, strict=True)],
                 "text_b": [response_text(q, r) for q, r in zip(frame["prompt"], b, strict=True)],
                 "target": (~flip).astype(float),
@@ -86,42 +93,48 @@ def judge_features(db: Path, pool: Path, test: Path, judge: str, seeds: int) -> 
             }
         )
 
+    def evidence(frame: pd.DataFrame):
+        # PandaLM's files hold one order per pair: order consistency is unknown
+        verdicts = pd.DataFrame(
+            {"pair_id": frame["pair_id"], "judge_id": judge, "p_a": frame["judge"]}
+        )
+        return judge_evidence(verdicts, frame["pair_id"].tolist(), [judge])
+
     tr, te = read(pool), read(test)
     ta, tb = embed(db, tr)
     sa, sb = embed(db, te)
     y, yt = tr["target"].to_numpy(), te["target"].to_numpy()
     ones = np.ones(len(y))
-
-    def logit(p: np.ndarray) -> np.ndarray:
-        p = np.clip(p, 1e-4, 1 - 1e-4)
-        return np.log(p / (1 - p))
-
-    def stack_x(head_p: np.ndarray, judge_p: np.ndarray) -> np.ndarray:
-        return np.column_stack([logit(head_p), 2 * judge_p - 1])
-
-    folds = np.random.default_rng(0).permutation(len(y)) % 5
+    ev_tr, ev_te = evidence(tr), evidence(te)
     rows: dict[str, list[float]] = {"head alone": [], "judge alone": [], "head + judge": []}
+    used = []
     for seed in range(seeds):
         config = replace(HeadConfig(), seed=seed)
-        crossfit = np.zeros(len(y))
-        for f in range(5):
-            fit = folds != f
-            m = fit_head(ta[fit], tb[fit], y[fit], ones[fit], config)
-            crossfit[~fit] = m.member_probs(ta[~fit], tb[~fit]).mean(0)
+        stack_config = JudgeStackConfig(seed=seed)
+
+        def fit_predict(fit: np.ndarray, score: np.ndarray) -> np.ndarray:
+            m = fit_head(ta[fit], tb[fit], y[fit], ones[fit], config)  # noqa: B023
+            return m.member_probs(ta[score], tb[score]).mean(0)
+
+        crossfit = crossfit_probs(fit_predict, len(y), stack_config.folds, stack_config.seed)
+        stack = fit_judge_stack(crossfit, y, ev_tr, [judge], stack_config)
         head = fit_head(ta, tb, y, ones, config)
-        head_p = head.member_probs(sa, sb).mean(0)
-        stacker = LogisticRegression().fit(stack_x(crossfit, tr["judge"].to_numpy()), y)
-        both = stacker.predict_proba(stack_x(head_p, te["judge"].to_numpy()))[:, 1]
-        rows["head alone"].append(evaluate(head_p, yt)["accuracy"])
+        members = head.member_probs(sa, sb)
+        both = stack.apply(members, ev_te).mean(0)
+        used.append(stack.used)
+        rows["head alone"].append(evaluate(members.mean(0), yt)["accuracy"])
         rows["judge alone"].append(evaluate(te["judge"].to_numpy(), yt)["accuracy"])
         rows["head + judge"].append(evaluate(both, yt)["accuracy"])
     print(
-        f"\njudge {judge}; train {pool.name} ({len(y)}), test {test.name} ({len(yt)}), {seeds} seeds"
+        f"\njudge {judge}; train {pool.name} ({len(y)}), test {test.name} ({len(yt)}), {seeds} seeds;"
+        f" the pool's cross-validation chose the stack in {sum(used)}/{seeds} seeds"
     )
-    print("| model | test accuracy | ± std (seeds) |")
-    print("|---|---|---|")
+    print("| model | test accuracy | ± std (seeds) | vs head alone (paired) |")
+    print("|---|---|---|---|")
+    ref = np.asarray(rows["head alone"])
     for name, accs in rows.items():
-        print(f"| {name} | {np.mean(accs):.3f} | {np.std(accs, ddof=1):.3f} |")
+        a = np.asarray(accs)
+        print(f"| {name} | {a.mean():.3f} | {a.std(ddof=1):.3f} | {(a - ref).mean():+.3f} |")
 
 
 def write_pandalm_split(out: Path, test_share: float = 0.35) -> None:

@@ -101,6 +101,27 @@ def load_dashboard(store: Store, flt: LabelFilter | None = None) -> DashboardDat
     )
 
 
+def reward_model_accuracy(versions: pd.DataFrame) -> dict[str, float | int | None]:
+    """The active model version's held-out accuracy, alone and stacked with the judges' verdicts
+    (None where it has none), as the train job recorded them: the page's tiles read this, and the
+    learning curve plots the same columns of ``store.model_versions_frame``."""
+    active = versions[versions["active"].astype(bool)] if len(versions) else versions
+    if active.empty:
+        return {"heldout_accuracy": None, "heldout_accuracy_with_judge": None, "n_with_verdict": 0}
+    row = active.iloc[-1]
+
+    def number(key: str) -> float | None:
+        value = row.get(key)
+        return None if value is None or pd.isna(value) else float(value)
+
+    with_verdict = row.get("n_heldout_with_verdict")
+    return {
+        "heldout_accuracy": number("heldout_accuracy"),
+        "heldout_accuracy_with_judge": number("heldout_accuracy_with_judge"),
+        "n_with_verdict": 0 if with_verdict is None or pd.isna(with_verdict) else int(with_verdict),
+    }
+
+
 def headline(data: DashboardData) -> dict[str, float | int | None]:
     """The numbers for the metric tiles."""
     labels = int(data.over_time["labels"].sum()) if len(data.over_time) else 0

@@ -217,6 +217,17 @@ def learning_curve(versions: pd.DataFrame) -> go.Figure:
         mode="lines+markers",
         text=versions["id"],
     )
+    if (
+        "heldout_accuracy_with_judge" in versions
+        and versions["heldout_accuracy_with_judge"].notna().any()
+    ):
+        fig.add_scatter(
+            x=versions["n_labels"],
+            y=versions["heldout_accuracy_with_judge"],
+            name="held-out accuracy, stacked with the judge",
+            mode="lines+markers",
+            text=versions["id"],
+        )
     fig.add_scatter(
         x=versions["n_labels"],
         y=versions["log_loss"],

@@ -33,6 +33,7 @@ from annotate_app.reward.config import (
     write_version_config,
 )
 from annotate_app.reward.encoder import EncoderConfig, response_text, text_key
+from annotate_app.reward.judge_stack import JudgeStackConfig
 
 TRAIN, SELECT = "train", "select"
 OUT_EMBEDDINGS, OUT_SCORES, OUT_PRIORITIES, OUT_VERSION = (
@@ -68,6 +69,14 @@ def _pair_snapshot(store, pair_ids: list[str] | None) -> pd.DataFrame:
     )
 
 
+def _judge_snapshot(store, labels: pd.DataFrame, open_ids: list[str]):
+    """The judges' verdicts (pair_id, judge_id, p_a, consistent), and the pairs a judge labeled
+    that no person has: not acquisition candidates, but routing reads their scores."""
+    verdicts = store.judge_verdicts()[["pair_id", "judge_id", "p_a", "consistent"]]
+    judged = sorted(set(verdicts["pair_id"]) - set(labels["pair_id"]) - set(open_ids))
+    return verdicts, judged
+
+
 def _cache_snapshot(store, encoder: EncoderConfig, pairs: pd.DataFrame) -> pd.DataFrame:
     hashes = [text_key(t) for t in (*pairs["text_a"], *pairs["text_b"])]
     return store.cached_embeddings(encoder.cache_id, hashes)
@@ -78,10 +87,12 @@ def start_training(
     runner: JobRunner,
     config: TrainConfig | None = None,
     active: ActiveConfig | None = None,
+    judge_stack: JudgeStackConfig | None = None,
 ) -> str:
-    """Snapshot labels, texts and cached vectors, and start the worker. One at a time."""
+    """Snapshot labels, texts, verdicts and cached vectors, and start the worker. One at a time."""
     config = config or TrainConfig()
     active = active or ActiveConfig()
+    judge_stack = judge_stack or JudgeStackConfig()
     busy = store.active_job(TRAIN)
     if busy:
         raise TrainingBusy(
@@ -94,10 +105,12 @@ def start_training(
             f"no labels from {', '.join(config.sources)} to train on yet; label some pairs first"
         )
     open_ids = store.open_pair_ids()
-    pairs = _pair_snapshot(store, sorted(set(labels["pair_id"]) | set(open_ids)))
+    verdicts, judged = _judge_snapshot(store, labels, open_ids)
+    pairs = _pair_snapshot(store, sorted(set(labels["pair_id"]) | set(open_ids) | set(judged)))
     version = f"v{dt.datetime.now():%Y%m%d-%H%M%S}-{uuid.uuid4().hex[:6]}"
     params = {
         "config": as_params(config),
+        "judge_stack": asdict(judge_stack),
         "active": asdict(active),
         "version": version,
         "models_dir": str(store.paths.models_dir),
@@ -107,6 +120,8 @@ def start_training(
         "pairs": pairs,
         "labels": labels,
         "open": pd.DataFrame({"pair_id": open_ids}),
+        "judged": pd.DataFrame({"pair_id": judged}, dtype=str),
+        "verdicts": verdicts,
         "cache": _cache_snapshot(store, config.encoder, pairs),
     }
     return runner.submit(TRAIN, params, inputs)
@@ -120,7 +135,8 @@ def start_selection(store, runner: JobRunner, active: ActiveConfig) -> str:
     config = read_version_config(Path(model["path"]))
     open_ids = store.open_pair_ids()
     labels = store.training_labels(list(config.sources))
-    pairs = _pair_snapshot(store, sorted(set(labels["pair_id"]) | set(open_ids)))
+    verdicts, judged = _judge_snapshot(store, labels, open_ids)
+    pairs = _pair_snapshot(store, sorted(set(labels["pair_id"]) | set(open_ids) | set(judged)))
     params = {
         "active": asdict(active),
         "version": model["id"],
@@ -131,6 +147,8 @@ def start_selection(store, runner: JobRunner, active: ActiveConfig) -> str:
         "pairs": pairs,
         "labels": labels,
         "open": pd.DataFrame({"pair_id": open_ids}),
+        "judged": pd.DataFrame({"pair_id": judged}, dtype=str),
+        "verdicts": verdicts,
         "cache": _cache_snapshot(store, config.encoder, pairs),
     }
     return runner.submit(SELECT, params, inputs)
@@ -286,6 +304,12 @@ def work_train(ctx: JobContext) -> dict[str, Any]:
 
             def member_probs(rows: np.ndarray) -> np.ndarray:
                 return model.member_probs(fa[rows], fb[rows])
+
+            stack, evidence = _fit_judge_stack(
+                ctx, config, pairs, fa, fb, lab_rows[train], target[train], strength[train]
+            )
+            if stack is not None:
+                stack.save(staging)
         elif config.mode == "finetune":
             from annotate_app.reward.finetune import finetune, score_texts
 
@@ -306,6 +330,8 @@ def work_train(ctx: JobContext) -> dict[str, Any]:
                     staging, texts, config.finetune.device, max_length=config.finetune.max_length
                 )
                 return 1.0 / (1.0 + np.exp(-(r[: len(rows)] - r[len(rows) :])))[None, :]
+
+            stack, evidence = None, None  # cross-fitting would mean K more fine-tunes
         else:
             raise ValueError(f"unknown training mode {config.mode!r}; use 'head' or 'finetune'")
         train_seconds = time.perf_counter() - start
@@ -313,11 +339,25 @@ def work_train(ctx: JobContext) -> dict[str, Any]:
         metrics: dict[str, Any] = {"n_train": int(train.sum()), "n_heldout": int(held.sum())}
         if held.any():
             ctx.progress(0.85, "evaluating on held-out labels")
-            metrics.update(evaluate(member_probs(lab_rows[held]).mean(0), target[held]))
+            held_probs = member_probs(lab_rows[held])
+            metrics.update(evaluate(held_probs.mean(0), target[held]))
+            if stack is not None:
+                metrics.update(
+                    _stack_metrics(stack, evidence, lab_rows[held], held_probs, target[held])
+                )
+        if stack is not None:
+            metrics["judge_stack"] = {"used": stack.used, "judges": stack.judges, **stack.pool}
         ctx.progress(0.88, "scoring open pairs")
         by_version = _version_probs(ctx, fa, fb, row)
         result = _score_and_select(
-            ctx, active, pairs, row, ctx_feats, lab_rows, member_probs, by_version
+            ctx,
+            active,
+            pairs,
+            row,
+            ctx_feats,
+            lab_rows,
+            _stacked(member_probs, stack, evidence),
+            by_version,
         )
         if folder.exists():
             shutil.rmtree(folder)
@@ -373,10 +413,18 @@ def work_select(ctx: JobContext) -> dict[str, Any]:
             return 1.0 / (1.0 + np.exp(-(r[: len(rows)] - r[len(rows) :])))[None, :]
 
     lab_rows = np.array([row[p] for p in labels["pair_id"]], dtype=int)
+    stack, evidence = _load_judge_stack(ctx, folder, pairs)
     ctx.progress(0.6, "scoring open pairs")
     by_version = _version_probs(ctx, fa, fb, row)
     result = _score_and_select(
-        ctx, active, pairs, row, ctx_feats, lab_rows, member_probs, by_version
+        ctx,
+        active,
+        pairs,
+        row,
+        ctx_feats,
+        lab_rows,
+        _stacked(member_probs, stack, evidence),
+        by_version,
     )
     ctx.write_output(OUT_SCORES, result["scores"])
     ctx.write_output(OUT_PRIORITIES, result["priorities"])
@@ -387,6 +435,80 @@ def work_select(ctx: JobContext) -> dict[str, Any]:
     }
     (ctx.output_dir() / OUT_VERSION).write_text(json.dumps(meta), encoding="utf-8")
     return {"version": meta["id"], "selected": result["n_selected"]}
+
+
+def _optional_input(ctx: JobContext, name: str) -> pd.DataFrame | None:
+    return ctx.input(name) if (ctx.input_path(name).with_suffix(".parquet")).exists() else None
+
+
+def _fit_judge_stack(ctx, config, pairs, fa, fb, train_rows, target, strength):
+    """The head stacked with the judges' verdicts (``reward.judge_stack``), fitted on the training
+    labels with cross-fitted head logits: None, None when it is off or too few labels have a
+    verdict. Costs ``folds`` more head fits, only in projects with enough judged labels."""
+    from annotate_app.reward.judge_stack import (
+        crossfit_probs,
+        eligible_judges,
+        fit_judge_stack,
+        judge_evidence,
+    )
+    from annotate_app.reward.pipeline import fit_head
+
+    stack_config = JudgeStackConfig(**ctx.params.get("judge_stack", {}))
+    verdicts = _optional_input(ctx, "verdicts")
+    if not stack_config.enabled or verdicts is None or verdicts.empty:
+        return None, None
+    ids = pairs["pair_id"].tolist()
+    judges = eligible_judges(verdicts, [ids[r] for r in train_rows], stack_config.min_pairs)
+    if not judges:
+        return None, None
+    evidence = judge_evidence(verdicts, ids, judges)
+    if evidence.has_verdict[train_rows].sum() < stack_config.min_pairs:
+        return None, None
+    ctx.progress(0.7, f"cross-fitting the head for the judge stack ({', '.join(judges)})")
+
+    def fit_predict(fit: np.ndarray, score: np.ndarray) -> np.ndarray:
+        rows_fit, rows_score = train_rows[fit], train_rows[score]
+        head = fit_head(fa[rows_fit], fb[rows_fit], target[fit], strength[fit], config.head)
+        return head.member_probs(fa[rows_score], fb[rows_score]).mean(0)
+
+    crossfit = crossfit_probs(fit_predict, len(train_rows), stack_config.folds, stack_config.seed)
+    stack = fit_judge_stack(crossfit, target, evidence.take(train_rows), judges, stack_config)
+    return stack, evidence
+
+
+def _load_judge_stack(ctx, folder: Path, pairs: pd.DataFrame):
+    """The stack saved with a model version, and the evidence of the current verdicts."""
+    from annotate_app.reward.judge_stack import JudgeStack, judge_evidence
+
+    stack = JudgeStack.load(folder)
+    verdicts = _optional_input(ctx, "verdicts")
+    if stack is None or verdicts is None:
+        return None, None
+    return stack, judge_evidence(verdicts, pairs["pair_id"].tolist(), stack.judges)
+
+
+def _stacked(member_probs, stack, evidence):
+    """The member probabilities the app's scores use: stacked with the judges where a verdict
+    exists, if the training labels' cross-validation said the stack helps; else the head's."""
+    if stack is None or not stack.used:
+        return member_probs
+
+    def probs(rows: np.ndarray) -> np.ndarray:
+        return stack.apply(member_probs(rows), evidence.take(rows))
+
+    return probs
+
+
+def _stack_metrics(stack, evidence, rows, member_probs_held, target) -> dict[str, Any]:
+    """The held-out figures of the stacked model (the head's own stay under their usual names)."""
+    from annotate_app.reward.metrics import evaluate
+
+    stacked = evaluate(stack.apply(member_probs_held, evidence.take(rows)).mean(0), target)
+    return {
+        "heldout_accuracy_with_judge": stacked["accuracy"],
+        "heldout_log_loss_with_judge": stacked["log_loss"],
+        "n_heldout_with_verdict": int(evidence.has_verdict[rows].sum()),
+    }
 
 
 def _version_probs(ctx: JobContext, fa: np.ndarray, fb: np.ndarray, row: dict):
@@ -419,6 +541,13 @@ def _score_and_select(
     open_ids = ctx.input("open")["pair_id"].tolist()
     rows = np.array([row[p] for p in open_ids], dtype=int)
     probs = member_probs(rows) if len(rows) else np.zeros((1, 0))
+    judged = _optional_input(ctx, "judged")
+    judged_ids = [] if judged is None else judged["pair_id"].tolist()
+    judged_probs = (
+        member_probs(np.array([row[p] for p in judged_ids], dtype=int))
+        if judged_ids
+        else np.zeros((1, 0))
+    )
     candidates = Candidates(probs, ctx_feats[rows], ctx_feats[lab_rows])
     if active.strategy == AUTO:
         chosen, scores = _auto_select(ctx, active, candidates, open_ids, version_probs)
@@ -426,12 +555,15 @@ def _score_and_select(
     else:
         chosen, scores, prio = select_batch(candidates, active.strategy, active.batch, active.seed)
     return {
+        # pairs only a judge labeled are scored for routing, not offered to acquisition
         "scores": pd.DataFrame(
             {
-                "pair_id": open_ids,
-                "p_a": probs.mean(0),
-                "uncertainty": probs.std(0),
-                "acquisition": np.asarray(scores, float),
+                "pair_id": [*open_ids, *judged_ids],
+                "p_a": np.concatenate([probs.mean(0), judged_probs.mean(0)]),
+                "uncertainty": np.concatenate([probs.std(0), judged_probs.std(0)]),
+                "acquisition": np.concatenate(
+                    [np.asarray(scores, float), np.full(len(judged_ids), np.nan)]
+                ),
             }
         ),
         "priorities": pd.DataFrame({"pair_id": open_ids, "priority": prio}),

@@ -178,6 +178,10 @@ class AnalyticsStore(StoreBase):
         with self.cursor() as cur:
             return cur.execute(
                 "SELECT id, mode, encoder, path, n_labels, heldout_accuracy, log_loss, ece, "
+                "CAST(json_extract(metrics, '$.heldout_accuracy_with_judge') AS DOUBLE) "
+                "  AS heldout_accuracy_with_judge, "
+                "CAST(json_extract(metrics, '$.n_heldout_with_verdict') AS INTEGER) "
+                "  AS n_heldout_with_verdict, "
                 "train_seconds, active, created_at FROM model_versions ORDER BY created_at, id"
             ).df()
 

@@ -12,7 +12,7 @@ import streamlit as st
 
 from annotate_app.active.bandit import leader_line, project_standings
 from annotate_app.analytics import figures
-from annotate_app.analytics.dashboard import headline, load_dashboard
+from annotate_app.analytics.dashboard import headline, load_dashboard, reward_model_accuracy
 from annotate_app.export.audit import AUDIT_FORMATS, audit_log_bytes
 from annotate_app.export.model import model_bytes
 from annotate_app.export.options import EXPORT_FORMATS, ExportOptions
@@ -121,6 +121,17 @@ def render() -> None:
         st.dataframe(data.agreement.judges, hide_index=True, key="tbl-judges")
 
     st.subheader("Reward model")
+    accuracy = reward_model_accuracy(data.learning_curve)
+    if accuracy["heldout_accuracy"] is not None:
+        left, right = st.columns(2)
+        left.metric("Held-out accuracy (active model)", f"{accuracy['heldout_accuracy']:.1%}")
+        if accuracy["heldout_accuracy_with_judge"] is not None:
+            right.metric(
+                "Held-out accuracy with the judge's verdicts",
+                f"{accuracy['heldout_accuracy_with_judge']:.1%}",
+                help=f"{accuracy['n_with_verdict']} of the held-out pairs have a verdict; the "
+                "others keep the reward model's probability",
+            )
     st.plotly_chart(figures.learning_curve(data.learning_curve), key="fig-learning")
     auto = project_standings(store)
     if auto is not None:

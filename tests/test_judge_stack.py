@@ -1,0 +1,276 @@
+"""The reward head stacked with judge verdicts: the fit on tiny synthetic data, and the train job
+that fits, saves, measures and applies it on a real project (random cached vectors, no encoder)."""
+
+from __future__ import annotations
+
+import json
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from annotate_app.reward.judge_stack import (
+    STACK_FILE,
+    JudgeStack,
+    JudgeStackConfig,
+    crossfit_probs,
+    eligible_judges,
+    fit_judge_stack,
+    judge_evidence,
+    sigmoid,
+)
+
+
+def _world(n: int, judge_right: float, seed: int):
+    """A weak head (its logit carries a little of the truth) and a judge right ``judge_right`` of
+    the time; every pair has a verdict."""
+    rng = np.random.default_rng(seed)
+    truth = rng.normal(size=n)
+    y = (rng.random(n) < sigmoid(2 * truth)).astype(float)
+    head = sigmoid(0.6 * truth + rng.normal(scale=1.0, size=n))
+    right = rng.random(n) < judge_right
+    said_a = np.where(right, y, 1 - y)
+    p_judge = np.where(said_a == 1, 0.8, 0.2)
+    ids = [f"p{i}" for i in range(n)]
+    verdicts = pd.DataFrame(
+        {"pair_id": ids, "judge_id": "j", "p_a": p_judge, "consistent": rng.random(n) < 0.8}
+    )
+    return ids, y, head, verdicts
+
+
+def _accuracy(p: np.ndarray, y: np.ndarray) -> float:
+    return float(((p > 0.5) == (y > 0.5)).mean())
+
+
+def _fit_and_score(judge_right: float, seed: int) -> tuple[float, float, JudgeStack]:
+    ids, y, head, verdicts = _world(1200, judge_right, seed)
+    fit, test = slice(0, 600), slice(600, None)
+    evidence = judge_evidence(verdicts, ids, ["j"])
+    stack = fit_judge_stack(
+        head[fit], y[fit], evidence.take(np.arange(600)), ["j"], JudgeStackConfig()
+    )
+    assert stack is not None
+    stacked = stack.apply(head[test], evidence.take(np.arange(600, 1200)))
+    return _accuracy(head[test], y[test]), _accuracy(stacked, y[test]), stack
+
+
+def test_an_informative_judge_lifts_the_head_out_of_sample() -> None:
+    head, stacked, stack = _fit_and_score(judge_right=0.85, seed=1)
+    assert stacked >= head + 0.05
+    assert stack.used and stack.pool["stacked_log_loss"] < stack.pool["head_log_loss"]
+    assert stack.weights[1] > 0.5  # consistent evidence counts for the judge's side
+
+
+def test_a_judge_that_is_noise_costs_nothing_beyond_noise() -> None:
+    gaps = []
+    for seed in range(4):
+        head, stacked, stack = _fit_and_score(judge_right=0.5, seed=seed)
+        gaps.append(stacked - head)
+        assert abs(stack.weights[1]) < 0.5  # the head is overconfident: its weight may shrink
+    assert np.mean(gaps) > -0.015
+
+
+def test_pairs_without_a_verdict_keep_the_heads_probability_exactly() -> None:
+    ids, y, head, verdicts = _world(200, 0.85, seed=3)
+    stack = fit_judge_stack(
+        head, y, judge_evidence(verdicts, ids, ["j"]), ["j"], JudgeStackConfig()
+    )
+    members = np.vstack([head, 1 - head, np.full(len(head), 0.3)])  # [K, N]
+    only_some = verdicts.iloc[::2]  # every other pair has a verdict
+    evidence = judge_evidence(only_some, ids, ["j"])
+    out = stack.apply(members, evidence)
+    assert out.shape == members.shape
+    np.testing.assert_array_equal(out[:, 1::2], members[:, 1::2])
+    assert not np.allclose(out[:, ::2], members[:, ::2])
+    # a verdict the judge gave in one order (consistency unknown) counts as consistent
+    unknown = only_some.assign(consistent=None)
+    np.testing.assert_array_equal(
+        judge_evidence(unknown, ids, ["j"]).columns[::2, 0], 2 * only_some["p_a"].to_numpy() - 1
+    )
+
+
+def test_too_few_verdicts_fit_nothing_and_judges_need_overlap() -> None:
+    ids, y, head, verdicts = _world(100, 0.85, seed=4)
+    few = verdicts.iloc[:5]
+    config = JudgeStackConfig(min_pairs=30)
+    assert fit_judge_stack(head, y, judge_evidence(few, ids, ["j"]), ["j"], config) is None
+    both = pd.concat([verdicts, few.assign(judge_id="k")])
+    assert eligible_judges(both, ids, 30) == ["j"]
+    assert eligible_judges(both, ids[:20], 30) == []
+
+
+def test_crossfit_never_scores_a_pair_with_a_model_that_saw_it() -> None:
+    seen: list[tuple[set, set]] = []
+
+    def fit_predict(fit: np.ndarray, score: np.ndarray) -> np.ndarray:
+        seen.append((set(fit), set(score)))
+        return np.full(len(score), 0.7)
+
+    out = crossfit_probs(fit_predict, 23, folds=4, seed=0)
+    assert np.all(out == 0.7) and len(seen) == 4
+    assert all(not (f & s) for f, s in seen)
+    assert set().union(*(s for _, s in seen)) == set(range(23))
+
+
+def test_a_stack_survives_save_and_load() -> None:
+    ids, y, head, verdicts = _world(100, 0.85, seed=5)
+    stack = fit_judge_stack(
+        head, y, judge_evidence(verdicts, ids, ["j"]), ["j"], JudgeStackConfig()
+    )
+    with tempfile.TemporaryDirectory() as tmp:
+        stack.save(Path(tmp))
+        assert JudgeStack.load(Path(tmp)) == stack
+        assert JudgeStack.load(Path(tmp) / "nowhere") is None
+        assert json.loads((Path(tmp) / STACK_FILE).read_text())["judges"] == ["j"]
+
+
+# ---- the train job on a real project ------------------------------------------------------------
+
+
+# ---- the train job on a real project ------------------------------------------------------------
+
+QUALITY = {"atlas-70b": 4, "breeze-13b": 3, "comet-7b": 2, "drift-1b": 1}
+STACK = JudgeStackConfig(min_pairs=10, folds=3)
+
+
+def _train_config():
+    from annotate_app.reward.config import HeadConfig, TrainConfig
+
+    return TrainConfig(
+        head=HeadConfig(members=3, hidden=8, min_steps=40, max_steps=40), min_heldout=3
+    )
+
+
+@pytest.fixture
+def project(store, demo_dir, tmp_path):
+    """The demo pairs, two thirds labeled by model quality, and random 8-d vectors cached for every
+    text: the head has nothing to learn from, the encoder is never loaded."""
+    from annotate_app.ingest import ImportOptions, PairConfig, import_file
+    from annotate_app.reward.encoder import response_text, text_key
+
+    import_file(
+        store, demo_dir / "responses.jsonl", ImportOptions(pairs=PairConfig(pairs_per_prompt=2))
+    )
+    pairs = store.pairs_frame()
+    texts = {
+        text_key(response_text(p, r))
+        for p, a, b in zip(pairs["prompt"], pairs["text_a"], pairs["text_b"], strict=True)
+        for r in (a, b)
+    }
+    rng = np.random.default_rng(0)
+    vectors = pd.DataFrame(
+        {"text_hash": sorted(texts), "vector": [rng.normal(size=8).tolist() for _ in texts]}
+    )
+    vectors.to_parquet(tmp_path / "vectors.parquet")
+    store.insert_embeddings(_train_config().encoder.cache_id, tmp_path / "vectors.parquet")
+    winner_a = {}
+    for i, row in enumerate(pairs.itertuples()):
+        winner_a[row.pair_id] = QUALITY[row.model_a] > QUALITY[row.model_b]
+        if i % 3 != 2:
+            store.add_label(row.pair_id, "alice", choice=1 if winner_a[row.pair_id] else -1)
+    return store, winner_a
+
+
+def _verdicts(pair_ids, winner_a, judge="jj", right_share=0.9) -> pd.DataFrame:
+    rng = np.random.default_rng(1)
+    right = rng.random(len(pair_ids)) < right_share
+    p_a = [(0.9 if winner_a[p] == r else 0.1) for p, r in zip(pair_ids, right, strict=True)]
+    return pd.DataFrame(
+        {
+            "pair_id": pair_ids,
+            "judge_id": judge,
+            "choice": [1 if p > 0.5 else -1 for p in p_a],
+            "p_a": p_a,
+            "rationale": None,
+            "latency_ms": 0,
+            "metadata": [json.dumps({"consistent": True})] * len(pair_ids),
+        }
+    )
+
+
+def test_train_job_fits_saves_measures_and_applies_the_stack(project) -> None:
+    from annotate_app.active.select import ActiveConfig
+    from annotate_app.analytics.dashboard import reward_model_accuracy
+    from annotate_app.jobs import JobRunner
+    from annotate_app.reward.encoder import cached_vectors, response_text, text_key
+    from annotate_app.reward.head import BTEnsemble
+    from annotate_app.reward.jobs import start_selection, start_training
+
+    store, winner_a = project
+    runner = JobRunner(store)
+    active = ActiveConfig("random", batch=3)
+    labeled = sorted(store.training_labels(["human"])["pair_id"])
+    unlabeled = sorted(set(winner_a) - set(labeled))
+
+    # no verdicts, then a single one: the head alone, and no stack anywhere
+    for verdicts in ([], labeled[:1]):
+        store.add_judge_verdicts(_verdicts(verdicts, winner_a))
+        runner.wait(start_training(store, runner, _train_config(), active, STACK))
+        model = store.active_model()
+        assert model["heldout_accuracy"] is not None
+        assert "heldout_accuracy_with_judge" not in model["metrics"]
+        assert not (Path(model["path"]) / STACK_FILE).exists()
+        shown = reward_model_accuracy(store.model_versions_frame())
+        assert shown["heldout_accuracy"] == pytest.approx(model["heldout_accuracy"])
+        assert shown["heldout_accuracy_with_judge"] is None
+
+    # a judge right 90% of the time on every labeled pair and on four pairs nobody labeled
+    judged_only = unlabeled[:4]
+    store.add_judge_verdicts(_verdicts(labeled[1:] + judged_only, winner_a))
+    open_ids = set(store.open_pair_ids())
+    runner.wait(start_training(store, runner, _train_config(), active, STACK))
+    model = store.active_model()
+    folder = Path(model["path"])
+    stack = JudgeStack.load(folder)
+    assert stack is not None and stack.judges == ["jj"]
+    metrics = model["metrics"]
+    assert metrics["n_heldout_with_verdict"] == metrics["n_heldout"] >= 3
+    assert metrics["judge_stack"]["used"] == stack.used
+    assert metrics["judge_stack"]["n"] == metrics["n_train"]
+    # the head sees random vectors; the judge carries the signal, out of sample too
+    assert stack.used and stack.weights[1] > 0.5
+    assert metrics["heldout_accuracy_with_judge"] > metrics["accuracy"]
+    shown = reward_model_accuracy(store.model_versions_frame())
+    assert shown["heldout_accuracy_with_judge"] == pytest.approx(
+        metrics["heldout_accuracy_with_judge"]
+    )
+    assert shown["n_with_verdict"] == metrics["n_heldout_with_verdict"]
+
+    # scores: open pairs as before; judge-only pairs too, stacked, and never acquisition candidates
+    scores = store.pair_scores(model["id"]).set_index("pair_id")
+    assert set(scores.index) == open_ids | set(judged_only)
+    assert scores.loc[judged_only, "acquisition"].isna().all()
+    assert scores.loc[sorted(open_ids), "acquisition"].notna().all()
+    head = BTEnsemble.load(folder)
+    frame = store.pairs_frame(judged_only)
+    keys_a = [
+        text_key(response_text(p, t)) for p, t in zip(frame["prompt"], frame["text_a"], strict=True)
+    ]
+    keys_b = [
+        text_key(response_text(p, t)) for p, t in zip(frame["prompt"], frame["text_b"], strict=True)
+    ]
+    cache = cached_vectors(
+        store.cached_embeddings(_train_config().encoder.cache_id, keys_a + keys_b)
+    )
+    members = head.member_probs(
+        np.stack([cache[k] for k in keys_a]), np.stack([cache[k] for k in keys_b])
+    )
+    evidence = judge_evidence(store.judge_verdicts(), frame["pair_id"].tolist(), ["jj"])
+    expected = stack.apply(members, evidence)
+    np.testing.assert_allclose(
+        scores.loc[frame["pair_id"], "p_a"].to_numpy(), expected.mean(0), atol=1e-5
+    )
+    np.testing.assert_allclose(
+        scores.loc[frame["pair_id"], "uncertainty"].to_numpy(), expected.std(0), atol=1e-5
+    )
+
+    # a selection with the same version applies the same saved stack
+    runner.wait(start_selection(store, runner, active))
+    again = store.pair_scores(model["id"]).set_index("pair_id")
+    np.testing.assert_allclose(
+        again.loc[judged_only, "p_a"].to_numpy(),
+        scores.loc[judged_only, "p_a"].to_numpy(),
+        atol=1e-6,
+    )
