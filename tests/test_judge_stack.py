@@ -204,21 +204,23 @@ def test_train_job_fits_saves_measures_and_applies_the_stack(project) -> None:
     labeled = sorted(store.training_labels(["human"])["pair_id"])
     unlabeled = sorted(set(winner_a) - set(labeled))
 
-    # no verdicts, then a single one: the head alone, and no stack anywhere
-    for verdicts in ([], labeled[:1]):
-        store.add_judge_verdicts(_verdicts(verdicts, winner_a))
-        runner.wait(start_training(store, runner, _train_config(), active, STACK))
-        model = store.active_model()
-        assert model["heldout_accuracy"] is not None
-        assert "heldout_accuracy_with_judge" not in model["metrics"]
-        assert not (Path(model["path"]) / STACK_FILE).exists()
-        shown = reward_model_accuracy(store.model_versions_frame())
-        assert shown["heldout_accuracy"] == pytest.approx(model["heldout_accuracy"])
-        assert shown["heldout_accuracy_with_judge"] is None
+    # a single verdict, on a pair nobody labeled: no stack; that pair is scored by the head alone
+    # (a project with no verdicts at all is every other train test's)
+    lone = unlabeled[:1]
+    store.add_judge_verdicts(_verdicts(lone, winner_a))
+    runner.wait(start_training(store, runner, _train_config(), active, STACK))
+    model = store.active_model()
+    assert model["heldout_accuracy"] is not None
+    assert "heldout_accuracy_with_judge" not in model["metrics"]
+    assert not (Path(model["path"]) / STACK_FILE).exists()
+    assert lone[0] in set(store.pair_scores(model["id"])["pair_id"])
+    shown = reward_model_accuracy(store.model_versions_frame())
+    assert shown["heldout_accuracy"] == pytest.approx(model["heldout_accuracy"])
+    assert shown["heldout_accuracy_with_judge"] is None
 
     # a judge right 90% of the time on every labeled pair and on four pairs nobody labeled
     judged_only = unlabeled[:4]
-    store.add_judge_verdicts(_verdicts(labeled[1:] + judged_only, winner_a))
+    store.add_judge_verdicts(_verdicts(labeled + judged_only[1:], winner_a))
     open_ids = set(store.open_pair_ids())
     runner.wait(start_training(store, runner, _train_config(), active, STACK))
     model = store.active_model()
