@@ -153,3 +153,18 @@ def test_expired_lease_taken_by_another_is_refused_not_retried(project: Store) -
     ack = answers.record(project, "alice", [_label("cid-late-01", pair, side)], s)[0]
     assert ack.status == "refused" and "another annotator" in ack.message
     assert _human_labels(project) == 0
+
+
+def test_progress_from_memory_equals_the_recorded_labels(project: Store) -> None:
+    s = ProjectSettings()
+    buffer = queue.held_pairs(project, "alice", s, k=3)
+    outbox = [_label(f"cid-count-{i}", p, side) for i, (p, side) in enumerate(buffer)]
+    outbox.append({"cid": "cid-undo-09", "kind": "undo", "undoes": "cid-count-1"})
+    answers.record(project, "alice", outbox, s)
+    in_force = project.current_labels("human")
+    recorded = int((in_force["annotator"] == "alice").sum())
+    done = queue.progress(project, "alice", s)
+    assert (done.done_today, done.done_total) == (recorded, recorded) == (2, 2)
+    queue.queue_changed(project, ProjectSettings(queue_seed="other"))  # a new in-memory view
+    again = queue.progress(project, "alice", ProjectSettings(queue_seed="other"))
+    assert (again.done_today, again.done_total) == (2, 2), "loaded from DuckDB the same"

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import re
 import threading
+import weakref
 from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any, Literal, get_args
@@ -35,6 +36,14 @@ MAX_LATENCY_MS = 24 * 3600 * 1000
 # One annotator's outboxes (two tabs, or a resend racing the first send) are recorded one at a time,
 # so the second sees the first's ids; different annotators never wait for each other.
 _ANNOTATOR_LOCKS: defaultdict[str, threading.Lock] = defaultdict(threading.Lock)
+# Per store, per annotator: the page ids recorded so far and their events (None for an undo recorded
+# here). Loaded from DuckDB on an annotator's first outbox, then kept by ``record`` itself: only this
+# process writes answers, so a resend is recognised without a query. A write that fails on an id
+# recorded elsewhere (another Store on the file) is still acknowledged from DuckDB.
+_RECORDED: weakref.WeakKeyDictionary[Store, dict[str, dict[str, int | None]]] = (
+    weakref.WeakKeyDictionary()
+)
+_RECORDED_LOCK = threading.Lock()
 
 
 class BadAnswer(ValueError):
@@ -148,25 +157,31 @@ def record(
         return _record_all(store, annotator, items, settings)
 
 
+def _recorded(store: Store, annotator: str) -> dict[str, int | None]:
+    """This annotator's recorded page ids (the caller holds the annotator's lock)."""
+    with _RECORDED_LOCK:
+        by_annotator = _RECORDED.setdefault(store, {})
+    found = by_annotator.get(annotator)
+    if found is None:
+        found = by_annotator[annotator] = dict(store.client_ids_of(annotator))
+    return found
+
+
 def _record_all(
     store: Store, annotator: str, items: list[Any], settings: ProjectSettings
 ) -> list[Ack]:
-    items = [i for i in items[:MAX_BATCH] if isinstance(i, dict)]
-    ids = [i.get("cid") for i in items]
-    valid_ids = [c for c in ids if isinstance(c, str) and CLIENT_ID.match(c)]
-    known = store.events_for_client_ids(valid_ids)
-    wanted_targets = [i.get("undoes") for i in items if isinstance(i.get("undoes"), str)]
-    events = {**known, **store.events_for_client_ids([t for t in wanted_targets if t not in known])}
+    recorded = _recorded(store, annotator)
     acks = []
-    for item, cid in zip(items, ids, strict=True):
+    for item in items[:MAX_BATCH]:
+        cid = item.get("cid") if isinstance(item, dict) else None
         if not isinstance(cid, str) or not CLIENT_ID.match(cid):
             continue  # nothing to acknowledge it by; the page only sends ids it made
-        if cid in known:
-            acks.append(Ack(cid, "saved", known[cid]))
+        if cid in recorded:
+            acks.append(Ack(cid, "saved", recorded[cid]))
             continue
-        ack = _record_one(store, annotator, item, settings, events)
-        if ack.event is not None:
-            known[cid] = events[cid] = ack.event
+        ack = _record_one(store, annotator, item, settings, recorded)
+        if ack.status == "saved":
+            recorded[cid] = ack.event
         acks.append(ack)
     return acks
 
@@ -176,20 +191,19 @@ def _record_one(
     annotator: str,
     item: dict,
     settings: ProjectSettings,
-    events: dict[str, int],
+    recorded: dict[str, int | None],
 ) -> Ack:
     cid = item["cid"]
     try:
         answer = parse(item)
-        return _write(store, annotator, answer, settings, events)
+        return _write(store, annotator, answer, settings, recorded)
     except (BadAnswer, LeaseLost) as exc:
-        return Ack(cid, "refused", message=str(exc))
+        refusal = Ack(cid, "refused", message=str(exc))
     except Exception as exc:  # noqa: BLE001 - the page keeps the answer and sends it again
-        # Another tab of the same annotator may have recorded this id a moment ago.
-        again = store.events_for_client_ids([cid])
-        if cid in again:
-            return Ack(cid, "saved", again[cid])
-        return Ack(cid, "failed", message=f"not saved yet: {exc}")
+        refusal = Ack(cid, "failed", message=f"not saved yet: {exc}")
+    # Another tab of the same annotator, or another Store on the file, may have recorded this id.
+    again = store.events_for_client_ids([cid])
+    return Ack(cid, "saved", again[cid]) if cid in again else refusal
 
 
 def _write(
@@ -197,11 +211,11 @@ def _write(
     annotator: str,
     answer: Answer,
     settings: ProjectSettings,
-    events: dict[str, int],
+    recorded: dict[str, int | None],
 ) -> Ack:
     cid = answer.client_id
     if answer.kind == "undo":
-        target = events.get(answer.undoes or "")
+        target = recorded.get(answer.undoes or "")
         if target is None:
             raise BadAnswer("the answer to take back was never recorded")
         undone = queue.undo_answer(store, annotator, target, settings, client_id=cid)

@@ -167,7 +167,7 @@ def _lease_new(
         side_of=lambda pair: left_side_for(pair, annotator),
     )
     if settings.gold_fraction > 0:
-        _, done_total = store.label_counts(annotator, now)
+        _, done_total = d.label_counts(annotator, now)
         if _gold_turn(annotator, settings, done_total + ahead):
             gold = d.lease_next(annotator, gold=True, **kwargs)
             if gold is not None:
@@ -328,6 +328,7 @@ def progress(
     settings = settings or ProjectSettings.load(store)
     now = now or _now()
     midnight = now.replace(hour=0, minute=0, second=0, microsecond=0)
-    today, total = store.label_counts(annotator, midnight)
-    left = _dispatcher(store, settings).left(annotator, settings.overlap_k, now)
+    d = _dispatcher(store, settings)
+    today, total = d.label_counts(annotator, midnight)  # from memory: the page asks every answer
+    left = d.left(annotator, settings.overlap_k, now)
     return Progress(done_today=today, done_total=total, left=left)

@@ -8,9 +8,10 @@ others' queue scans (p95 about 1 s with 8 annotators). Here the lock guards only
   priorities change outside this module (jobs, the Data page), so the order is reloaded from DuckDB
   when it is older than ``refresh_s`` (in the app by its service thread, off the answer path), and
   at once when a pick finds nothing.
-- who answered what and who holds which lease. Only this process writes human answers and leases
-  (DuckDB lets one process hold the file), so after one load from DuckDB these are kept up to date
-  by the same calls that write them, and are exact.
+- who answered what (and when each label in force was made, for the progress counts), and who
+  holds which lease. Only this process writes human answers and leases (DuckDB lets one process
+  hold the file), so after one load from DuckDB these are kept up to date by the same calls that
+  write them, and are exact.
 
 Every answer is written to DuckDB before the caller sees it. Leases are too, except in the app,
 which calls ``write_behind(store)``: there a lease is written in a batch by the app's service thread
@@ -59,6 +60,8 @@ class Dispatcher:
         self._lock = threading.Lock()
         self._labeled: dict[str, set[str]] = {}  # pair -> annotators whose label is in force
         self._done: dict[str, set[str]] = {}  # annotator -> pairs they labeled or skipped
+        # annotator -> pair -> when their label in force on it was made
+        self._labeled_at: dict[str, dict[str, dt.datetime]] = {}
         self._leases: dict[str, dict[str, _Lease]] = {}  # pair -> annotator -> lease
         # annotator -> the pairs leased to them, in the order their page shows them
         self._holding: dict[str, list[str]] = {}
@@ -73,10 +76,11 @@ class Dispatcher:
     # -- loading -------------------------------------------------------------------------------
 
     def _load_answers(self) -> None:
-        for pair, annotator, kind in self.store.human_answers_in_force():
+        for pair, annotator, kind, made_at in self.store.human_answers_in_force():
             self._done.setdefault(annotator, set()).add(pair)
             if kind == "label":
                 self._labeled.setdefault(pair, set()).add(annotator)
+                self._labeled_at.setdefault(annotator, {})[pair] = made_at
         rows = sorted(self.store.lease_rows(), key=lambda row: row[3])
         for pair, annotator, side, expires_at in rows:
             self._leases.setdefault(pair, {})[annotator] = _Lease(side, expires_at)
@@ -148,6 +152,12 @@ class Dispatcher:
             # Held gold pairs sit outside the queue; they are on the annotator's screen all the same.
             gold = sum(1 for pair, _ in self._held_all(annotator, now) if pair not in index)
             return len(index) - self._full(overlap) - len(closed) + gold
+
+    def label_counts(self, annotator: str, since: dt.datetime) -> tuple[int, int]:
+        """(labels made since ``since``, labels in total) of this annotator's still in force."""
+        with self._lock:
+            made = self._labeled_at.get(annotator, {})
+            return sum(1 for at in made.values() if at >= since), len(made)
 
     def _full(self, overlap: int) -> int:
         """Queue pairs with ``overlap`` labels or more (caller holds the lock)."""
@@ -261,6 +271,7 @@ class Dispatcher:
                 before = len(who)
                 who.add(annotator)
                 self._labels_changed(pair, before, len(who))
+                self._labeled_at.setdefault(annotator, {})[pair] = dt.datetime.now()
             self._leases.get(pair, {}).pop(annotator, None)
 
     def release(self, annotator: str, pair: str) -> None:
@@ -287,6 +298,7 @@ class Dispatcher:
             before = len(who)
             who.discard(annotator)
             self._labels_changed(pair, before, len(who))
+            self._labeled_at.get(annotator, {}).pop(pair, None)
             index = self._order.index.get(pair)
             if index is not None:
                 for k, floor in self._floor.items():

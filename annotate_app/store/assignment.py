@@ -13,7 +13,7 @@ from annotate_app.store.base import StoreBase, first_row
 
 # Events of one annotator's that are still in force (labels and skips not taken back).
 _IN_FORCE = (
-    "SELECT e.pair_id, e.annotator, e.kind FROM label_events e "
+    "SELECT e.pair_id, e.annotator, e.kind, e.created_at FROM label_events e "
     "WHERE e.source = 'human' AND e.kind IN ('label', 'skip') "
     "AND NOT EXISTS (SELECT 1 FROM label_events u WHERE u.kind = 'undo' AND u.undoes = e.id)"
 )
@@ -32,8 +32,8 @@ ORDER BY r.priority DESC NULLS LAST, hash(p.id || $seed)
 
 
 class AssignmentStore(StoreBase):
-    def human_answers_in_force(self) -> list[tuple[str, str, str]]:
-        """(pair, annotator, 'label' | 'skip') for every human answer no undo took back."""
+    def human_answers_in_force(self) -> list[tuple[str, str, str, dt.datetime]]:
+        """(pair, annotator, 'label' | 'skip', made at) for every human answer no undo took back."""
         with self.cursor() as cur:
             return [tuple(r) for r in cur.execute(_IN_FORCE).fetchall()]
 
@@ -105,17 +105,3 @@ class AssignmentStore(StoreBase):
                 )
             )
         return None if row is None else str(row[0])
-
-    def label_counts(self, annotator: str, since: dt.datetime) -> tuple[int, int]:
-        """(labels since ``since``, labels in total) still in force for this annotator."""
-        with self.cursor() as cur:
-            row = first_row(
-                cur.execute(
-                    "SELECT count(*) FILTER (WHERE created_at >= ?), count(*) FROM label_events e "
-                    "WHERE e.annotator = ? AND e.source = 'human' AND e.kind = 'label' "
-                    "AND NOT EXISTS (SELECT 1 FROM label_events u WHERE u.kind = 'undo' "
-                    "AND u.undoes = e.id)",
-                    [since, annotator],
-                )
-            )
-        return int(row[0]), int(row[1])

@@ -18,6 +18,14 @@ class ClientAnswerStore(StoreBase):
             ).fetchall()
         return {str(cid): int(event) for cid, event in rows}
 
+    def client_ids_of(self, annotator: str) -> dict[str, int]:
+        """Every page id this annotator's answers were recorded under, with its event."""
+        with self.cursor() as cur:
+            rows = cur.execute(
+                "SELECT client_id, event_id FROM label_client_ids WHERE annotator = ?", [annotator]
+            ).fetchall()
+        return {str(cid): int(event) for cid, event in rows}
+
     def undo_event(self, annotator: str, event_id: int, client_id: str | None = None) -> str | None:
         """Take back one of the annotator's human labels or skips while it is in force; returns its
         pair id, or None when it is not theirs or was taken back already."""

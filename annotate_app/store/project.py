@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from typing import Any
 
 import pandas as pd
@@ -10,8 +11,16 @@ import pandas as pd
 from annotate_app.labels.sources import SOURCES
 from annotate_app.store.base import StoreBase, first_row
 
+# Every page run and every label sync reads the settings and the signed-in account. Only this
+# process writes either (DuckDB lets one process hold the file), and its writes below drop the cached
+# copy, so a change shows at once; the age limit bounds what a read racing a write may keep.
+CACHE_MAX_AGE_S = 1.0
+
 
 class ProjectStore(StoreBase):
+    _settings_cached: tuple[float, list[tuple[str, str]]] | None = None
+    _annotators_cached: dict[str, tuple[float, dict | None]] | None = None
+
     def get_setting(self, key: str, default: Any = None) -> Any:
         with self.cursor() as cur:
             row = first_row(cur.execute("SELECT value FROM settings WHERE key = ?", [key]))
@@ -21,11 +30,15 @@ class ProjectStore(StoreBase):
         with self.transaction() as cur:
             cur.execute("DELETE FROM settings WHERE key = ?", [key])
             cur.execute("INSERT INTO settings (key, value) VALUES (?, ?)", [key, json.dumps(value)])
+        self._settings_cached = None
 
     def all_settings(self) -> dict[str, Any]:
-        with self.cursor() as cur:
-            rows = cur.execute("SELECT key, value FROM settings").fetchall()
-        return {k: json.loads(v) for k, v in rows}
+        cached, now = self._settings_cached, time.monotonic()
+        if cached is None or now - cached[0] > CACHE_MAX_AGE_S:
+            with self.cursor() as cur:
+                rows = cur.execute("SELECT key, value FROM settings").fetchall()
+            cached = self._settings_cached = (now, rows)
+        return {k: json.loads(v) for k, v in cached[1]}  # a fresh copy for every caller
 
     def upsert_annotator(
         self,
@@ -40,12 +53,23 @@ class ProjectStore(StoreBase):
                 "INSERT INTO annotators (name, role, password_hash, active) VALUES (?, ?, ?, ?)",
                 [name, role, password_hash, active],
             )
+        self._annotators_cached = None
 
     def set_annotator_active(self, name: str, active: bool) -> None:
         with self.cursor() as cur:
             cur.execute("UPDATE annotators SET active = ? WHERE name = ?", [active, name])
+        self._annotators_cached = None
 
     def get_annotator(self, name: str) -> dict | None:
+        cached, now = self._annotators_cached, time.monotonic()
+        if cached is None or len(cached) > 10_000:  # names tried at sign-in are cached too
+            cached = self._annotators_cached = {}
+        found = cached.get(name)
+        if found is None or now - found[0] > CACHE_MAX_AGE_S:
+            found = cached[name] = (now, self._read_annotator(name))
+        return None if found[1] is None else dict(found[1])
+
+    def _read_annotator(self, name: str) -> dict | None:
         with self.cursor() as cur:
             row = first_row(
                 cur.execute(
