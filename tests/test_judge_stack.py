@@ -276,3 +276,55 @@ def test_train_job_fits_saves_measures_and_applies_the_stack(project) -> None:
         scores.loc[judged_only, "p_a"].to_numpy(),
         atol=1e-6,
     )
+
+
+def _dashboard() -> None:
+    from annotate_app.ui.views.dashboard import render
+
+    render()
+
+
+def test_dashboard_shows_the_with_judge_figure_of_the_active_version(
+    project_paths, monkeypatch
+) -> None:
+    from streamlit.testing.v1 import AppTest
+
+    from annotate_app.accounts.auth import Account
+    from annotate_app.store import Store
+    from annotate_app.ui import common
+
+    metrics = {
+        "accuracy": 0.6125,
+        "heldout_accuracy_with_judge": 0.84,
+        "n_heldout_with_verdict": 7,
+    }
+    with Store(project_paths) as store:
+        for i, extra in enumerate(({}, metrics)):
+            store.save_model_version(
+                {
+                    "id": f"v{i}",
+                    "mode": "head",
+                    "encoder": "minilm",
+                    "path": f"/nowhere/v{i}",
+                    "n_labels": 40 + i,
+                    "heldout_accuracy": 0.6,
+                    "train_seconds": 1.0,
+                    "metrics": extra,
+                },
+                embeddings=None,
+                scores=None,
+                priorities=None,
+                strategy="random",
+                acquisition_policies=["random"],
+            )
+        store.upsert_annotator("boss", role="admin")
+    monkeypatch.setenv("ANNOTATE_DB", str(project_paths.db))
+    monkeypatch.setenv("ANNOTATE_WORK_DIR", str(project_paths.work_dir))
+    common.store().upsert_annotator("boss", role="admin")
+    at = AppTest.from_function(_dashboard, default_timeout=60)
+    at.session_state["account"] = Account(name="boss", role="admin")
+    at.run()
+    assert not at.exception, at.exception
+    tiles = {m.label: m.value for m in at.metric}
+    assert tiles["Held-out accuracy (active model)"] == "60.0%"
+    assert tiles["Held-out accuracy with the judge's verdicts"] == "84.0%"
