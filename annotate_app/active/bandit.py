@@ -8,14 +8,21 @@ open pool that no model chose, so the next model's log-likelihood on it, minus t
 is an unbiased estimate of how much the last batch improved the model on the pool. That gain is
 credited to the arm that chose the batch, divided by the probability it had of being drawn
 (importance weighting), so each arm's mean gain per round is estimated without bias whichever arm
-was drawn. Arms are compared to ``random`` on the same rounds, with a normal interval.
+was drawn. Arms are compared to ``random`` on the same rounds.
 
 The bandit starts on random and leaves it only for an arm whose gain over random has a lower bound
-above zero; a fixed exploration share keeps drawing every arm so the evidence keeps coming.
+above zero, where the bound is a Student t bound at ``alpha / 2`` split over the arms compared
+with random (Bonferroni: the intervals hold together with probability 1 - alpha, so the chance that
+an arm no better than random leads stays under ``alpha / 2`` per look; for the first rejection
+Holm's step-down is the same bound), and only once that arm has
+chosen ``min_pulls`` measured batches itself (an arm never drawn has no variance of its own, and
+its interval would be the mirror of random's noise). A fixed exploration share keeps drawing every
+arm so the evidence keeps coming.
 """
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -34,8 +41,23 @@ class BanditConfig:
     arms: tuple[str, ...] = ("random", "bald", "entropy", "balpm", "random_cluster")
     random_share: float = 0.2  # of every batch: drawn uniformly, the evaluation sample
     explore: float = 0.3  # chance a round draws its arm uniformly instead of the leader
-    z: float = 1.96  # interval half-width in standard errors
+    alpha: float = 0.05  # family-wise error of the arms' intervals against random (two-sided)
     min_rounds: int = 4  # rounds with a measured gain before any arm can lead
+    min_pulls: int = 2  # measured batches an arm must have chosen itself before it can lead
+
+    def __post_init__(self) -> None:
+        if BASELINE not in self.arms:
+            raise ValueError(f"auto's arms must include {BASELINE!r}, got {self.arms}")
+        if not 0 < self.alpha < 1:
+            raise ValueError(f"alpha must be in (0, 1), got {self.alpha}")
+
+    def bound(self, measured: int) -> float:
+        """Half-width of an arm's interval, in standard errors, after ``measured`` rounds: the
+        t quantile at alpha split over both sides and the arms compared with random
+        (Bonferroni), so the intervals hold together with probability 1 - alpha."""
+        if measured < 2:
+            return math.inf
+        return _t_quantile(1 - self.alpha / (2 * max(1, len(self.arms) - 1)), measured - 1)
 
 
 @dataclass
@@ -73,33 +95,39 @@ class AutoBandit:
         rounds = self.measured()
         if not rounds:
             return [ArmEstimate(a, 0, 0.0, 0.0, -math.inf, math.inf) for a in self.config.arms]
-        terms = {a: importance_terms(rounds, a) for a in self.config.arms}
-        base = terms[BASELINE]
+        arms = self.config.arms
+        terms = _terms(rounds, arms)
+        diff = terms - terms[:, [arms.index(BASELINE)]]
+        n = len(rounds)
+        se = diff.std(0, ddof=1) / math.sqrt(n) if n > 1 else np.full(len(arms), math.inf)
+        mean = diff.mean(0)
+        gains = terms.mean(0)
+        half = self.config.bound(n)
+        pulls = [r.arm for r in rounds]
         out = []
-        for arm in self.config.arms:
-            diff = terms[arm] - base
-            se = diff.std(ddof=1) / math.sqrt(len(diff)) if len(diff) > 1 else math.inf
-            mean = float(diff.mean())
+        for i, arm in enumerate(arms):
             out.append(
                 ArmEstimate(
                     arm=arm,
-                    pulls=sum(r.arm == arm for r in rounds),
-                    gain=float(terms[arm].mean()),
-                    vs_random=mean,
-                    low=mean - self.config.z * se if arm != BASELINE else 0.0,
-                    high=mean + self.config.z * se if arm != BASELINE else 0.0,
+                    pulls=pulls.count(arm),
+                    gain=float(gains[i]),
+                    vs_random=float(mean[i]),
+                    low=float(mean[i] - half * se[i]) if arm != BASELINE else 0.0,
+                    high=float(mean[i] + half * se[i]) if arm != BASELINE else 0.0,
                 )
             )
         return out
 
     def leader(self) -> ArmEstimate:
-        """The arm with the best lower bound over random, if that bound is above zero; else random."""
+        """The arm with the best lower bound over random, among arms that chose ``min_pulls``
+        measured batches, if that bound is above zero; else random."""
         estimates = self.estimates()
         base = next(e for e in estimates if e.arm == BASELINE)
         if len(self.measured()) < self.config.min_rounds:
             return base
-        best = max(estimates, key=lambda e: e.low)
-        return best if best.arm != BASELINE and best.low > 0 else base
+        eligible = [e for e in estimates if e.arm != BASELINE and e.pulls >= self.config.min_pulls]
+        best = max(eligible, key=lambda e: e.low, default=base)
+        return best if best.low > 0 else base
 
     def probabilities(self) -> dict[str, float]:
         arms = self.config.arms
@@ -116,17 +144,27 @@ class AutoBandit:
         return self.rounds[-1]
 
 
+@functools.lru_cache(maxsize=1024)
+def _t_quantile(q: float, df: int) -> float:
+    from scipy import stats
+
+    return float(stats.t.ppf(q, df))
+
+
 def importance_terms(rounds: list[Round], arm: str) -> np.ndarray:
     """Per round: the baseline, plus the gain above it over the arm's draw probability if the arm
     was drawn. Its expectation in every round is the gain the arm would have had (the baseline is
     fixed before the draw), so the mean is unbiased; the baseline only cuts the variance."""
-    return np.asarray(
-        [
-            r.baseline + ((r.gain - r.baseline) / r.probs[arm] if r.arm == arm else 0.0)
-            for r in rounds
-        ],
-        float,
-    )
+    return _terms(rounds, (arm,))[:, 0]
+
+
+def _terms(rounds: list[Round], arms: tuple[str, ...]) -> np.ndarray:
+    """``importance_terms`` of every arm at once: [rounds, arms]."""
+    drawn = np.asarray([[r.arm == a for a in arms] for r in rounds], bool).reshape(-1, len(arms))
+    probs = np.asarray([[r.probs[a] for a in arms] for r in rounds], float).reshape(drawn.shape)
+    base = np.asarray([r.baseline for r in rounds], float)[:, None]
+    gains = np.asarray([r.gain for r in rounds], float)[:, None]
+    return base + np.where(drawn, (gains - base) / np.where(drawn, probs, 1.0), 0.0)
 
 
 def log_likelihood(p: np.ndarray, target: np.ndarray) -> np.ndarray:
@@ -242,10 +280,12 @@ def leader_line(table: pd.DataFrame) -> str:
     if lead["strategy"] == BASELINE:
         return (
             f"auto follows random: no strategy beats it yet ({measured} measured batches; "
-            "a strategy leads once the 95% interval of its gain over random is above zero)"
+            "a strategy leads once the 95% interval of its gain over random, corrected for the "
+            "number of strategies compared, is above zero)"
         )
     return (
         f"auto follows {lead['strategy']}: {lead['gain vs random']:+.4f} log-likelihood per "
-        f"batch over random (95% interval {lead['low']:+.4f} to {lead['high']:+.4f}), "
+        f"batch over random (95% interval, corrected for the strategies compared, "
+        f"{lead['low']:+.4f} to {lead['high']:+.4f}), "
         f"{measured} measured batches"
     )
