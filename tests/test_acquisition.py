@@ -90,3 +90,40 @@ def test_priorities_put_the_batch_first_in_order() -> None:
     prio = priorities(4, np.array([2, 0]), scores)
     assert prio[2] > prio[0] > 1.0 >= max(prio[1], prio[3])
     assert prio[1] > prio[3]  # the rest keep their score order
+
+
+def test_value_picks_where_the_judge_is_likely_wrong_and_the_model_uncertain() -> None:
+    # Six candidates on one point (equally representative). Columns 0-2: the judge is
+    # likely wrong; 3-5: it is likely right. Within each, the members disagree most on 0 and 3.
+    probs = np.array(
+        [
+            [0.95, 0.6, 0.5, 0.95, 0.6, 0.5],
+            [0.05, 0.4, 0.5, 0.05, 0.4, 0.5],
+        ]
+    )
+    feats = np.zeros((6, 4))
+    p_wrong = np.array([0.5, 0.5, 0.5, 0.2, 0.2, 0.2])
+    chosen, scores = acquire("value", Candidates(probs, feats, feats[:0], p_wrong), 2)
+    assert chosen.tolist() == [0, 1]  # P(wrong) first, then the model's uncertainty
+    assert scores[0] > scores[1] > scores[2] > scores[3] > scores[4] > scores[5]
+    # the weight of P(judge wrong) is the routing policy's own: one home for the value score
+    from annotate_app.routing.policies import PolicyConfig
+
+    uw = PolicyConfig().uncertainty_weight
+    assert scores[0] - scores[3] == pytest.approx(0.3)
+    # BALD percentile ranks with ties: 5.5/6 for the most disputed pairs, 1.5/6 for coin flips
+    assert scores[0] - scores[2] == pytest.approx(uw * (5.5 - 1.5) / 6)
+    # no verdicts: BALD and representativeness alone; an outlier loses to a typical pair
+    feats_out = feats.copy()
+    feats_out[0] += 50.0
+    chosen, _ = acquire("value", Candidates(probs, feats_out, feats[:0]), 1)
+    assert chosen.tolist() == [3]
+
+
+def test_representativeness_prefers_dense_regions() -> None:
+    from annotate_app.active.acquisition import representativeness
+
+    rng = np.random.default_rng(2)
+    feats = np.vstack([rng.normal(0, 0.1, (20, 3)), [[9.0, 9.0, 9.0]]])
+    rep = representativeness(feats)
+    assert rep[-1] < rep[:-1].min()

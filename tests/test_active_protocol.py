@@ -7,6 +7,7 @@ import json
 
 import numpy as np
 import pandas as pd
+import pytest
 
 from annotate_app.simulation.strategies import (
     IN_SAMPLE_WARNING,
@@ -78,3 +79,49 @@ def test_nested_folds_score_the_choice_of_the_other_folds() -> None:
     assert by_fold[0] == 0.58 and by_fold[1] == 0.58
     assert np.isclose(chosen["accuracy"].mean(), (0.50 + 0.58 + 0.58) / 3)
     assert SELECTED in out["table"]
+
+
+def test_recorded_verdicts_become_p_a_and_p_judge_wrong(tmp_path) -> None:
+    from annotate_app.simulation.strategies import Replay, _labeled_pairs
+
+    rows = [
+        {
+            "prompt": f"q{i}",
+            "chosen": f"good {i}",
+            "rejected": f"bad {i}",
+            "judge_x": j,
+            "judge_y": k,
+        }
+        for i, (j, k) in enumerate([(1.0, 1.0), (0.0, 1.0), (0.5, 1.0), (1.0, 1.0)] * 3)
+    ]
+    path = tmp_path / "judged.jsonl"
+    path.write_text("\n".join(json.dumps(r) for r in rows) + "\n", encoding="utf-8")
+    pairs = _labeled_pairs(str(path), "pool")
+    assert list(pairs.filter(like="judge_").columns) == ["judge_x", "judge_y"]
+    # P(A wins) follows the side the chosen reply landed on, whatever the import's order
+    chosen_is_a = pairs["target"] == 1
+    n = len(pairs)
+    assert n == len(rows)
+    x = np.asarray([r["judge_x"] for r in rows])
+    order = [int(t.split()[-1]) for t in np.where(chosen_is_a, pairs["text_a"], pairs["text_b"])]
+    expected = np.where(chosen_is_a, x[order], 1 - x[order])
+    assert np.allclose(pairs["judge_x"], expected)
+
+    replay = Replay(
+        fa=np.zeros((n, 1)),
+        fb=np.zeros((n, 1)),
+        ctx=np.zeros((n, 1)),
+        target=pairs["target"].to_numpy(float),
+        is_test=np.zeros(n, bool),
+        judges=pairs.filter(like="judge_").to_numpy(float),
+    )
+    wrong = replay.p_judge_wrong(np.arange(8), np.arange(n))
+    kind = [order[i] % 4 for i in range(n)]  # 0, 3: both judges right; 1: x wrong; 2: x ties
+    both_right = [w for w, k in zip(wrong, kind, strict=True) if k in (0, 3)]
+    split = [w for w, k in zip(wrong, kind, strict=True) if k in (1, 2)]
+    assert max(both_right) < min(split)  # a disagreeing second judge or a tie: a coin flip
+    assert min(split) == 0.5
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text(json.dumps({**rows[0], "judge_x": 2.0}) + "\n", encoding="utf-8")
+    with pytest.raises(ValueError, match=r"bad.jsonl:1: field judge_x"):
+        _labeled_pairs(str(bad), "pool")

@@ -150,6 +150,8 @@ class Candidates:
     probs: np.ndarray  # [K, N] member p(A>B)
     feats: np.ndarray  # [N, d] context vectors, for diversity
     labeled: np.ndarray  # [M, d] context vectors of labeled pairs
+    # [N] calibrated P(judge wrong) per candidate, where a judge has given verdicts (``value``)
+    p_judge_wrong: np.ndarray | None = None
 
 
 Strategy = Callable[[Candidates, int, np.random.Generator], tuple[np.ndarray, np.ndarray]]
@@ -225,6 +227,34 @@ def _cluster_pick(c: Candidates, k: int, rng: np.random.Generator, scores: np.nd
     return chosen[np.argsort(-scores[chosen], kind="stable")], scores
 
 
+def representativeness(feats: np.ndarray, neighbours: int = 5) -> np.ndarray:
+    """How typical a candidate is of the open pool: minus its mean squared distance to its nearest
+    other candidates in context space (dense regions score high, outliers low)."""
+    (x,) = project(feats)
+    knn = _knn_sq_dists(x, x, neighbours + 1)[:, 1:]  # the first is the candidate itself
+    return -np.where(np.isfinite(knn), knn, 0.0).mean(1)
+
+
+def _value(c: Candidates, k: int, rng: np.random.Generator):
+    """Where a human label changes the most: the judge is likely wrong (calibrated), the reward
+    model is uncertain (BALD) and the pair is representative, weighted as the ``value`` routing
+    policy weighs them (its own score function). Without verdicts every pair's P(judge wrong) is
+    the same, and the order is by uncertainty and representativeness alone."""
+    import pandas as pd
+
+    from annotate_app.routing.policies import PolicyConfig, value_score
+
+    n = c.probs.shape[1]
+    p_wrong = np.zeros(n) if c.p_judge_wrong is None else np.asarray(c.p_judge_wrong, float)
+    scores, _, _ = value_score(
+        p_wrong,
+        pd.Series(bald(c.probs)),
+        pd.Series(representativeness(c.feats)),
+        PolicyConfig(name="value"),
+    )
+    return _top(scores, k), scores
+
+
 STRATEGIES: dict[str, Strategy] = {
     "random": _random,
     "entropy": _entropy,
@@ -233,6 +263,7 @@ STRATEGIES: dict[str, Strategy] = {
     "kcenter": _kcenter,
     "random_cluster": _random_cluster,
     "bald_cluster": _bald_cluster,
+    "value": _value,
 }
 
 

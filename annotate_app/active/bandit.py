@@ -191,7 +191,13 @@ def auto_batch(
     n_random = min(k, max(1, round(random_share * k))) if k else 0
     uniform = rng.choice(n, size=n_random, replace=False) if n_random else np.zeros(0, int)
     rest = np.setdiff1d(np.arange(n), uniform)
-    sub = Candidates(candidates.probs[:, rest], candidates.feats[rest], candidates.labeled)
+    wrong = candidates.p_judge_wrong
+    sub = Candidates(
+        candidates.probs[:, rest],
+        candidates.feats[rest],
+        candidates.labeled,
+        None if wrong is None else wrong[rest],
+    )
     chosen, _ = acquire(arm, sub, k - n_random, int(rng.integers(2**31)))
     return np.concatenate([rest[chosen], uniform]).astype(int), uniform.astype(int)
 

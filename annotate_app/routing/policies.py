@@ -205,14 +205,37 @@ def _confidence(config, features, slots, calibration, router, rng) -> pd.DataFra
     return out
 
 
+def p_judge_wrong(features: pd.DataFrame, calibration: JudgeCalibration) -> np.ndarray:
+    """Calibrated P(judge wrong) per pair, as the value policy reads it (a pair without a verdict
+    gets the assumed P(right) of a verdict-only judge: it is not trusted either)."""
+    _, _, p_right, _ = _judge_view(features, calibration)
+    return 1.0 - p_right
+
+
+def value_score(
+    p_wrong: np.ndarray,
+    uncertainty: pd.Series,
+    acquisition: pd.Series,
+    config: PolicyConfig,
+    has_rm: np.ndarray | None = None,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """What a human label is worth on each pair: P(judge wrong), plus the reward model's
+    uncertainty and the acquisition score as percentile ranks (so the weights mean the same
+    whatever their scale). Returns the score and the two ranks."""
+    has = np.ones(len(p_wrong), bool) if has_rm is None else has_rm
+    unc = uncertainty.rank(pct=True).to_numpy() * has
+    acq = acquisition.rank(pct=True).to_numpy() * has
+    score = p_wrong + config.uncertainty_weight * unc + config.acquisition_weight * acq
+    return score, unc, acq
+
+
 def _value(config, features, slots, calibration, router, rng) -> pd.DataFrame:
     judged, consistent, p_right, _ = _judge_view(features, calibration)
     p_wrong = 1.0 - p_right
     has_rm = features["has_rm"].to_numpy() > 0
-    # Rank-scaled, so the weights mean the same whatever the scale of uncertainty or acquisition.
-    unc = features["rm_uncertainty"].rank(pct=True).to_numpy() * has_rm
-    acq = features["acquisition"].rank(pct=True).to_numpy() * has_rm
-    score = p_wrong + config.uncertainty_weight * unc + config.acquisition_weight * acq
+    score, unc, acq = value_score(
+        p_wrong, features["rm_uncertainty"], features["acquisition"], config, has_rm
+    )
     out = _frame(features, "ai", "")
     out["score"] = score
     out["reason"] = [

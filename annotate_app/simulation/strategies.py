@@ -52,13 +52,61 @@ class SimulationConfig:
     features: FeatureConfig = field(default_factory=FeatureConfig)
 
 
+JUDGE_PREFIX = "judge_"  # a file's recorded verdicts: judge_NAME = P(chosen wins), 1, 0 or 0.5
+
+
 def _labeled_pairs(path: str, split: str) -> pd.DataFrame:
-    """Pairs with a known outcome, as the worker reads them: the text of each side and its length."""
+    """Pairs with a known outcome, as the worker reads them: the text of each side and its length,
+    and each recorded judge's P(A wins) (``judge_*`` columns) when the file carries verdicts."""
     frame = labeled_pairs(path, split)
+    verdicts = recorded_verdicts(path, frame)
     text_a, text_b = side_texts(frame)
-    return frame.assign(text_a=text_a, text_b=text_b)[
+    out = frame.assign(text_a=text_a, text_b=text_b)[
         ["pair_id", "text_a", "text_b", "len_a", "len_b", "target", "split"]
     ]
+    return pd.concat([out, verdicts], axis=1)
+
+
+def recorded_verdicts(path: str | Path, frame: pd.DataFrame) -> pd.DataFrame:
+    """The ``judge_*`` fields of a chosen/rejected JSONL file, turned to P(A wins) for the pairs of
+    ``frame`` (``labeled_pairs`` of the same file), matched on prompt and both replies. No such
+    fields: an empty frame. A verdict row that matches no pair is an error naming its line."""
+    rows = []
+    with Path(path).open(encoding="utf-8") as fh:
+        for line_no, line in enumerate(fh, 1):
+            if line.strip():
+                row = json.loads(line)
+                if isinstance(row, dict) and any(k.startswith(JUDGE_PREFIX) for k in row):
+                    rows.append((line_no, row))
+    if not rows:
+        return pd.DataFrame(index=frame.index)
+    names = sorted({k for _, r in rows for k in r if k.startswith(JUDGE_PREFIX)})
+    where = {
+        (p.strip(), a.strip(), b.strip()): i
+        for i, p, a, b in zip(
+            frame.index, frame["prompt"], frame["text_a"], frame["text_b"], strict=True
+        )
+    }
+    out = pd.DataFrame(np.nan, index=frame.index, columns=names)
+    for line_no, row in rows:
+        prompt = str(row.get("prompt", "")).strip()
+        chosen, rejected = str(row.get("chosen", "")).strip(), str(row.get("rejected", "")).strip()
+        if (prompt, chosen, rejected) in where:
+            i, chosen_is_a = where[(prompt, chosen, rejected)], True
+        elif (prompt, rejected, chosen) in where:
+            i, chosen_is_a = where[(prompt, rejected, chosen)], False
+        else:
+            raise ValueError(f"{path}:{line_no}: judge verdicts on a pair the file's import lacks")
+        for name in names:
+            if row.get(name) is None:
+                continue
+            p_chosen = float(row[name])
+            if not 0 <= p_chosen <= 1:
+                raise ValueError(
+                    f"{path}:{line_no}: field {name} must be in [0, 1], got {p_chosen}"
+                )
+            out.loc[i, name] = p_chosen if chosen_is_a else 1 - p_chosen
+    return out
 
 
 def run_simulation(
@@ -134,6 +182,7 @@ def work_simulate(ctx: JobContext) -> dict[str, Any]:
         ctx=context_features(emb_a, emb_b),
         target=pairs["target"].to_numpy(float),
         is_test=(pairs["split"] == "test").to_numpy(),
+        judges=pairs.filter(like=JUDGE_PREFIX).to_numpy(float),
     )
     results = []
     total = config.seeds * len(config.strategies)
@@ -160,6 +209,38 @@ class Replay:
     ctx: np.ndarray
     target: np.ndarray
     is_test: np.ndarray
+    judges: np.ndarray | None = None  # [N, J] recorded judges' P(A wins); NaN where none
+
+    def p_judge_wrong(self, labeled: np.ndarray, open_rows: np.ndarray) -> np.ndarray | None:
+        """Calibrated P(first judge wrong) on the open pairs, by the routing's own judge view:
+        calibrated on the labeled pairs only, a tie verdict counted as no side, and a second
+        judge that disagrees making it a coin flip. None without recorded verdicts."""
+        if self.judges is None or self.judges.shape[1] == 0:
+            return None
+        from annotate_app.routing.calibration import JudgeCalibration
+        from annotate_app.routing.policies import p_judge_wrong
+
+        first = self.judges[:, 0]
+        decided = labeled[(self.target[labeled] != 0.5) & ~np.isnan(first[labeled])]
+        calibration = JudgeCalibration().fit(
+            first[decided], np.ones(len(decided)), self.target[decided].astype(int)
+        )
+        p_a = first[open_rows]
+        lean = np.sign(np.nan_to_num(p_a, nan=0.5) - 0.5)
+        features = pd.DataFrame(
+            {
+                "has_judge": (~np.isnan(p_a)).astype(float),
+                "judge_p_a": np.nan_to_num(p_a, nan=0.5),
+                "judge_consistent": (lean != 0).astype(float),
+            }
+        )
+        if self.judges.shape[1] > 1:
+            other = self.judges[open_rows, 1]
+            both = ~np.isnan(other) & ~np.isnan(p_a)
+            agree = np.sign(np.nan_to_num(other, nan=0.5) - 0.5) == lean
+            features["has_second_judge"] = both.astype(float)
+            features["judges_agree"] = np.where(both, agree.astype(float), 0.5)
+        return p_judge_wrong(features, calibration)
 
     def split(
         self, seed: int, fraction: float, fold: int | None = None, folds: int = 0
@@ -221,6 +302,7 @@ class Replay:
                 model.member_probs(self.fa[open_rows], self.fb[open_rows]),
                 self.ctx[open_rows],
                 self.ctx[rows],
+                self.p_judge_wrong(rows, open_rows),
             )
             if bandit is None:
                 chosen, _, _ = select_batch(candidates, strategy, k, seed * 1000 + round_no)
