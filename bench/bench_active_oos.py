@@ -93,12 +93,15 @@ def judge_features(db: Path, pool: Path, test: Path, judge: str, seeds: int) -> 
             }
         )
 
-    def evidence(frame: pd.DataFrame):
+    def evidence(frame: pd.DataFrame, p_a: np.ndarray | None = None):
         # PandaLM's files hold one order per pair: order consistency is unknown
-        verdicts = pd.DataFrame(
-            {"pair_id": frame["pair_id"], "judge_id": judge, "p_a": frame["judge"]}
-        )
+        p_a = frame["judge"].to_numpy() if p_a is None else p_a
+        verdicts = pd.DataFrame({"pair_id": frame["pair_id"], "judge_id": judge, "p_a": p_a})
         return judge_evidence(verdicts, frame["pair_id"].tolist(), [judge])
+
+    def shuffled(frame: pd.DataFrame, seed: int):
+        # a judge that is noise: the same verdicts, dealt to the wrong pairs
+        return evidence(frame, np.random.default_rng(seed).permutation(frame["judge"].to_numpy()))
 
     tr, te = read(pool), read(test)
     ta, tb = embed(db, tr)
@@ -106,8 +109,13 @@ def judge_features(db: Path, pool: Path, test: Path, judge: str, seeds: int) -> 
     y, yt = tr["target"].to_numpy(), te["target"].to_numpy()
     ones = np.ones(len(y))
     ev_tr, ev_te = evidence(tr), evidence(te)
-    rows: dict[str, list[float]] = {"head alone": [], "judge alone": [], "head + judge": []}
-    used = []
+    rows: dict[str, list[float]] = {
+        "head alone": [],
+        "judge alone": [],
+        "head + judge": [],
+        "head + shuffled judge (noise)": [],
+    }
+    used, used_noise = [], []
     for seed in range(seeds):
         config = replace(HeadConfig(), seed=seed)
         stack_config = JudgeStackConfig(seed=seed)
@@ -122,12 +130,18 @@ def judge_features(db: Path, pool: Path, test: Path, judge: str, seeds: int) -> 
         members = head.member_probs(sa, sb)
         both = stack.apply(members, ev_te).mean(0)
         used.append(stack.used)
+        noise = fit_judge_stack(crossfit, y, shuffled(tr, seed), [judge], stack_config)
+        used_noise.append(noise.used)
+        # the app applies a stack only where the pool's cross-validation chose it
+        noisy = noise.apply(members, shuffled(te, seed)) if noise.used else members
+        rows["head + shuffled judge (noise)"].append(evaluate(noisy.mean(0), yt)["accuracy"])
         rows["head alone"].append(evaluate(members.mean(0), yt)["accuracy"])
         rows["judge alone"].append(evaluate(te["judge"].to_numpy(), yt)["accuracy"])
         rows["head + judge"].append(evaluate(both, yt)["accuracy"])
     print(
         f"\njudge {judge}; train {pool.name} ({len(y)}), test {test.name} ({len(yt)}), {seeds} seeds;"
         f" the pool's cross-validation chose the stack in {sum(used)}/{seeds} seeds"
+        f" (with the shuffled judge: {sum(used_noise)}/{seeds})"
     )
     print("| model | test accuracy | ± std (seeds) | vs head alone (paired) |")
     print("|---|---|---|---|")

@@ -12,7 +12,9 @@ that did not flip sign with the sides would be a bias toward whichever response 
 
 The head's logit used to fit the weights must be cross-fitted (``crossfit_probs``), never the
 in-sample output of a head that saw those labels. Whether the stack is used for the app's scores
-is decided on the training labels alone, by a cross-validated log-loss against the head alone.
+is decided on the training labels alone: its cross-validated log-loss must beat both the head
+alone and the head's logit rescaled without any judge (so a stack that only recalibrates the head
+does not pass for the judges' help).
 No torch here: the head is passed in as a function.
 """
 
@@ -151,7 +153,7 @@ def _log_loss(p: np.ndarray, y: np.ndarray) -> float:
 class JudgeStack:
     judges: list[str]
     weights: list[float]  # the head's logit, then per judge: consistent and inconsistent evidence
-    used: bool  # the cross-validated log-loss on the training labels beat the head alone
+    used: bool  # its cross-validated log-loss on the training labels beat the head without judges
     pool: dict[str, float] = field(default_factory=dict)  # that check's figures
 
     def apply(self, member_probs: np.ndarray, evidence: JudgeEvidence) -> np.ndarray:
@@ -191,17 +193,21 @@ def fit_judge_stack(
     prior[0] = 1.0
     weights = fit_logistic(x, y, prior, config.l2)
     fold = np.random.default_rng(config.seed).permutation(len(rows)) % max(2, config.folds)
-    cv = np.zeros(len(rows))
+    cv, rescaled = np.zeros(len(rows)), np.zeros(len(rows))
     for f in np.unique(fold):
-        w = fit_logistic(x[fold != f], y[fold != f], prior, config.l2)
-        cv[fold == f] = sigmoid(x[fold == f] @ w)
+        fit, score = fold != f, fold == f
+        cv[score] = sigmoid(x[score] @ fit_logistic(x[fit], y[fit], prior, config.l2))
+        w_head = fit_logistic(x[fit, :1], y[fit], prior[:1], config.l2)
+        rescaled[score] = sigmoid(x[score, :1] @ w_head)
     head = np.clip(np.asarray(head_probs, float)[rows], _CLIP, 1 - _CLIP)
     pool = {
         "n": int(len(rows)),
         "head_log_loss": _log_loss(head, y),
+        "rescaled_head_log_loss": _log_loss(rescaled, y),
         "stacked_log_loss": _log_loss(cv, y),
         "head_accuracy": _accuracy(head, y),
         "stacked_accuracy": _accuracy(cv, y),
     }
-    used = pool["stacked_log_loss"] < pool["head_log_loss"]
+    # the judges must earn their place beyond what rescaling the head's logit alone would give
+    used = pool["stacked_log_loss"] < min(pool["head_log_loss"], pool["rescaled_head_log_loss"])
     return JudgeStack(list(judges), [float(v) for v in weights], bool(used), pool)
