@@ -196,7 +196,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--strategies",
         help=f"strategies mode: comma-separated, from {strategies} "
-        f"(default {DEFAULT_SIM_STRATEGIES})",
+        f"(default {DEFAULT_SIM_STRATEGIES}); 'value' reads recorded verdicts from judge_NAME "
+        "fields (P chosen wins) of chosen/rejected JSONL rows",
     )
     p.add_argument(
         "--budgets",
