@@ -9,7 +9,12 @@ from pathlib import Path
 from typing import Any
 
 from annotate_app.labels.sources import HUMAN_SOURCES
-from annotate_app.reward.encoder import DEFAULT_ENCODER, EncoderConfig, default_encoder_path
+from annotate_app.reward.encoder import (
+    DEFAULT_ENCODER,
+    SMOLLM2_ENCODER,
+    EncoderConfig,
+    default_encoder_path,
+)
 
 
 @dataclass
@@ -48,6 +53,11 @@ class FinetuneConfig:
     seed: int = 0
 
     def base_path(self) -> str:
+        if self.base == SMOLLM2_ENCODER:
+            raise ValueError(
+                f"fine-tuning starts from a Hugging Face model folder; {SMOLLM2_ENCODER!r} (a "
+                "quantised GGUF) is an encoder for head mode only"
+            )
         return str(default_encoder_path()) if self.base == DEFAULT_ENCODER else self.base
 
 

@@ -41,13 +41,15 @@ def member_rewards(
     w1: torch.Tensor,
     b1: torch.Tensor,
     w2: torch.Tensor,
+    linear: bool = False,
 ) -> torch.Tensor:
     """Each member's reward r_k(x) = w2_k . relu(W1_k z + b1_k), z = (x - mean) / std: [N, d] ->
-    [K, N]. Shapes: w1 [K, d, h], b1 [K, 1, h], w2 [K, h]."""
+    [K, N]. Shapes: w1 [K, d, h], b1 [K, 1, h], w2 [K, h]. ``linear`` drops the relu: a linear
+    head (hidden 0) is stored as h = 1 with b1 = 0 and w2 = 1, so r_k(x) = W1_k . z."""
     k, d, h = w1.shape
     z = (x - mean) / std
     # one [N, d] x [d, K*h] product instead of K batched ones over a broadcast copy of z
-    hidden = torch.relu(
-        (z @ w1.permute(1, 0, 2).reshape(d, k * h)).view(-1, k, h) + b1.view(1, k, h)
-    )
+    hidden = (z @ w1.permute(1, 0, 2).reshape(d, k * h)).view(-1, k, h) + b1.view(1, k, h)
+    if not linear:
+        hidden = torch.relu(hidden)
     return (hidden * w2.unsqueeze(0)).sum(-1).T

@@ -36,26 +36,34 @@ def one_thread() -> Iterator[None]:
 
 
 class BTEnsemble:
-    """Rewards r_k(x) = w2_k . relu(W1_k x + b1_k); p_k(A>B) = sigmoid(r_k(a) - r_k(b))."""
+    """Rewards r_k(x) = w2_k . relu(W1_k x + b1_k); p_k(A>B) = sigmoid(r_k(a) - r_k(b)).
+    With ``hidden`` 0 each member is linear, r_k(x) = W1_k . x (only W1 is trained)."""
 
     def __init__(self, config: HeadConfig, dim: int) -> None:
+        if config.hidden < 0:
+            raise ValueError(f"head hidden must be 0 (linear) or more, not {config.hidden}")
         self.config = config
         self.dim = dim
+        self.linear = config.hidden == 0
         gen = torch.Generator().manual_seed(config.seed)
-        k, h = config.members, config.hidden
+        k, h = config.members, max(config.hidden, 1)
         self.w1 = torch.randn(k, dim, h, generator=gen) * (1.0 / dim**0.5)
         self.b1 = torch.zeros(k, 1, h)
-        self.w2 = torch.randn(k, h, generator=gen) * (1.0 / h**0.5)
+        if self.linear:
+            self.w1 *= 0.0  # a linear reward starts at 0: every pair at p = 0.5
+            self.w2 = torch.ones(k, h)
+        else:
+            self.w2 = torch.randn(k, h, generator=gen) * (1.0 / h**0.5)
         self.mean = torch.zeros(dim)
         self.std = torch.ones(dim)
         self.train_seconds = 0.0
 
     def params(self) -> list[torch.Tensor]:
-        return [self.w1, self.b1, self.w2]
+        return [self.w1] if self.linear else [self.w1, self.b1, self.w2]
 
     def _rewards(self, x: torch.Tensor) -> torch.Tensor:
         """[N, d] -> [K, N]."""
-        return member_rewards(x, self.mean, self.std, self.w1, self.b1, self.w2)
+        return member_rewards(x, self.mean, self.std, self.w1, self.b1, self.w2, self.linear)
 
     def fit(self, *args, **kwargs) -> BTEnsemble:
         """Train every member at once (see ``_fit``)."""
@@ -139,7 +147,7 @@ class BTEnsemble:
     @classmethod
     def load(cls, folder: Path) -> BTEnsemble:
         spec = json.loads((folder / "head_config.json").read_text(encoding="utf-8"))
-        model = cls(HeadConfig(**spec["head"]), int(spec["dim"]))
+        model = cls(HeadConfig(**spec["head"]), int(spec["dim"]))  # sets ``linear`` from hidden
         state = torch.load(folder / "head.pt", weights_only=True)
         for name, value in state.items():
             setattr(model, name, value)

@@ -26,7 +26,8 @@ from .ensemble_math import member_rewards, pool
 
 class BTHeadRewardConfig(PretrainedConfig):
     """``encoder``: the encoder's own config as a dict (with its model_type); ``dim``: the vector
-    size the head reads; ``members``/``hidden``: the ensemble's shape; ``pooling``: "mean" | "last";
+    size the head reads; ``members``/``hidden``: the ensemble's shape (hidden 0: linear members,
+    stored with one hidden unit, b1 = 0 and w2 = 1, and no relu); ``pooling``: "mean" | "last";
     ``normalize``: unit vectors before the head."""
 
     model_type = "bt_head_reward"
@@ -68,7 +69,7 @@ class BTHeadRewardModel(PreTrainedModel):
         self.encoder = AutoModel.from_config(
             AutoConfig.for_model(encoder_config.pop("model_type"), **encoder_config)
         )
-        k, d, h = config.members, config.dim, config.hidden
+        k, d, h = config.members, config.dim, max(config.hidden, 1)
         self.w1 = nn.Parameter(torch.empty(k, d, h))
         self.b1 = nn.Parameter(torch.empty(k, 1, h))
         self.w2 = nn.Parameter(torch.empty(k, h))
@@ -112,5 +113,6 @@ class BTHeadRewardModel(PreTrainedModel):
             self.w1,
             self.b1,
             self.w2,
+            linear=self.config.hidden == 0,
         )
         return BTRewardOutput(logits=rewards.mean(0).unsqueeze(-1), member_rewards=rewards)

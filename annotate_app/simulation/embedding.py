@@ -13,7 +13,13 @@ from collections.abc import Callable
 import numpy as np
 import pandas as pd
 
-from annotate_app.reward.encoder import EncoderConfig, cached_vectors, embed_with_cache, text_key
+from annotate_app.reward.encoder import (
+    Encoder,
+    EncoderConfig,
+    cached_vectors,
+    embed_with_cache,
+    text_key,
+)
 
 
 def embed_texts(
@@ -21,10 +27,12 @@ def embed_texts(
     config: EncoderConfig,
     texts: list[str],
     on_progress: Callable[[int, int], None] | None = None,
+    encoder: Encoder | None = None,
 ) -> np.ndarray:
-    """Vectors in the order of ``texts``; new ones are written to the project's cache."""
+    """Vectors in the order of ``texts``; new ones are written to the project's cache. Pass an
+    ``encoder`` (made from ``config``) to reuse a loaded model across calls."""
     cached = cached_vectors(store.cached_embeddings(config.cache_id, [text_key(t) for t in texts]))
-    matrix, new = embed_with_cache(config, texts, cached, on_progress)
+    matrix, new = embed_with_cache(config, texts, cached, on_progress, encoder)
     if new:
         folder = store.paths.work_dir / "simulation"
         folder.mkdir(parents=True, exist_ok=True)
