@@ -70,6 +70,10 @@ class LabelPage {
     this.flagOpen = false;
     this.send = null; // the component's trigger
     this.endpoint = null; // the label route, while it takes our syncs
+    // Streamlit reruns the whole page after a reconnect (a restarted server then asks to sign in
+    // again) only when its last run was a fragment run; so after each full run of the page, one
+    // sync goes through the fragment.
+    this.viaFragment = false;
     this.newest = 0; // the highest seq answered so far
     this.root = null;
     this.restore();
@@ -134,7 +138,7 @@ class LabelPage {
     for (const ack of data.acks || []) this.acknowledge(ack);
     this.prune();
     this.render();
-    if (this.outbox.length || this.missing) this.sync();
+    if (this.outbox.length || this.missing || this.viaFragment) this.sync();
   }
 
   acknowledge(ack) {
@@ -188,8 +192,9 @@ class LabelPage {
     const have = [...this.pairs.keys()];
     for (const item of this.outbox) item.sent = true;
     const payload = { seq: this.seq, outbox: this.outbox, have };
-    if (this.endpoint) this.post(payload);
+    if (this.endpoint && !this.viaFragment) this.post(payload);
     else this.trigger(payload);
+    this.viaFragment = false;
     this.renderStatus();
   }
 
@@ -220,7 +225,10 @@ class LabelPage {
         return null;
       })
       .catch(() => {
-        // offline or the server is down: the timer resends, with backoff
+        // Offline or the server is down: the timer resends, with backoff. The trigger waits in
+        // Streamlit's connection meanwhile; after a server restart it reruns the whole page,
+        // which asks the annotator to sign in again.
+        this.trigger(payload);
       });
   }
 
@@ -643,6 +651,7 @@ export default function labelBuffer(component) {
   const page = pageFor(`annotate-outbox:${data.store_key}`);
   page.send = setTriggerValue;
   page.endpoint = data.sync_url || null;
+  if (data.seq === null || data.seq === undefined) page.viaFragment = true; // a full page run
   let root = parentElement.querySelector(".lb");
   if (!root) {
     root = el("div", { class: "lb" });
