@@ -242,6 +242,7 @@ def test_train_job_fits_saves_measures_and_applies_the_stack(project) -> None:
         metrics["heldout_accuracy_with_judge"]
     )
     assert shown["n_with_verdict"] == metrics["n_heldout_with_verdict"]
+    assert shown["judge_stack_used"] is stack.used
 
     # scores: open pairs as before; judge-only pairs too, stacked, and never acquisition candidates
     scores = store.pair_scores(model["id"]).set_index("pair_id")
@@ -300,6 +301,7 @@ def test_dashboard_shows_the_with_judge_figure_of_the_active_version(
         "accuracy": 0.6125,
         "heldout_accuracy_with_judge": 0.84,
         "n_heldout_with_verdict": 7,
+        "judge_stack": {"used": False},
     }
     with Store(project_paths) as store:
         for i, extra in enumerate(({}, metrics)):
@@ -331,3 +333,5 @@ def test_dashboard_shows_the_with_judge_figure_of_the_active_version(
     tiles = {m.label: m.value for m in at.metric}
     assert tiles["Held-out accuracy (active model)"] == "60.0%"
     assert tiles["Held-out accuracy with the judge's verdicts"] == "84.0%"
+    shown = next(m for m in at.metric if m.label.startswith("Held-out accuracy with"))
+    assert "Not used for scores" in shown.help

@@ -107,18 +107,24 @@ def reward_model_accuracy(versions: pd.DataFrame) -> dict[str, float | int | Non
     learning curve plots the same columns of ``store.model_versions_frame``."""
     active = versions[versions["active"].astype(bool)] if len(versions) else versions
     if active.empty:
-        return {"heldout_accuracy": None, "heldout_accuracy_with_judge": None, "n_with_verdict": 0}
+        return {
+            "heldout_accuracy": None,
+            "heldout_accuracy_with_judge": None,
+            "n_with_verdict": 0,
+            "judge_stack_used": False,
+        }
     row = active.iloc[-1]
 
     def number(key: str) -> float | None:
         value = row.get(key)
         return None if value is None or pd.isna(value) else float(value)
 
-    with_verdict = row.get("n_heldout_with_verdict")
+    with_verdict, used = row.get("n_heldout_with_verdict"), row.get("judge_stack_used")
     return {
         "heldout_accuracy": number("heldout_accuracy"),
         "heldout_accuracy_with_judge": number("heldout_accuracy_with_judge"),
         "n_with_verdict": 0 if with_verdict is None or pd.isna(with_verdict) else int(with_verdict),
+        "judge_stack_used": used is not None and not pd.isna(used) and bool(used),
     }
 
 

@@ -182,6 +182,7 @@ class AnalyticsStore(StoreBase):
                 "  AS heldout_accuracy_with_judge, "
                 "CAST(json_extract(metrics, '$.n_heldout_with_verdict') AS INTEGER) "
                 "  AS n_heldout_with_verdict, "
+                "CAST(json_extract(metrics, '$.judge_stack.used') AS BOOLEAN) AS judge_stack_used, "
                 "train_seconds, active, created_at FROM model_versions ORDER BY created_at, id"
             ).df()
 

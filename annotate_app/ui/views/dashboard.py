@@ -130,7 +130,14 @@ def render() -> None:
                 "Held-out accuracy with the judge's verdicts",
                 f"{accuracy['heldout_accuracy_with_judge']:.1%}",
                 help=f"{accuracy['n_with_verdict']} of the held-out pairs have a verdict; the "
-                "others keep the reward model's probability",
+                "others keep the reward model's probability. "
+                + (
+                    "The scores of judged pairs use it: on the training labels it beat the model "
+                    "without the judges."
+                    if accuracy["judge_stack_used"]
+                    else "Not used for scores: on the training labels it did not beat the model "
+                    "without the judges."
+                ),
             )
     st.plotly_chart(figures.learning_curve(data.learning_curve), key="fig-learning")
     auto = project_standings(store)
