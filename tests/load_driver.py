@@ -173,7 +173,7 @@ def build_project(
     return db
 
 
-def add_accounts(db: Path, names: list[str], password: str = PASSWORD, workers: int = 2) -> float:
+def add_accounts(db: Path, names: list[str], password: str = PASSWORD, workers: int = 4) -> float:
     """Make annotator accounts as an admin would: ``annotate user add NAME --role annotator
     --password-stdin``, ``workers`` commands at a time (each holds the file only for its write, so
     one that finds it locked tries again). Returns the seconds it took."""
