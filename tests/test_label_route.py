@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from annotate_app import service
+from annotate_app import service, settings
 from annotate_app.accounts import auth
 from annotate_app.annotation import assignment as queue
 from annotate_app.config import ProjectPaths
@@ -114,6 +114,9 @@ def test_route_records_each_answer_once_and_tops_up_the_buffer(served) -> None:
     done = queue.progress(store, "alice", ProjectSettings.load(store))
     assert again["progress"] == {"today": 1, "total": 1, "left": done.left}
     assert (done.done_today, done.done_total) == (1, 1)
+    assert again["aspects"] == []
+    settings.update(store, aspects_enabled=True)  # the Settings page's write
+    assert sync(token, 4, [], have)["aspects"], "a settings change shows in the next reply"
 
 
 def test_route_refuses_strangers_cross_site_requests_and_oversize_bodies(served) -> None:
