@@ -206,14 +206,19 @@ class JobRunner:
         code = self._exit_code(job_id, job["pid"])
         progress_file = job_dir / PROGRESS
         if code is None:
+            changed = False
             if progress_file.exists():
                 state = json.loads(progress_file.read_text(encoding="utf-8"))
-                self.store.update_job(
-                    job_id, progress=state["progress"], message=state.get("message")
-                )
+                # A follower polls several times a second: write only what the worker changed.
+                if (state["progress"], state.get("message")) != (job["progress"], job["message"]):
+                    self.store.update_job(
+                        job_id, progress=state["progress"], message=state.get("message")
+                    )
+                    changed = True
             if kind.incremental and kind.collect:
                 self._collect(kind.collect, job_dir, final=False)
-            return self.store.get_job(job_id)
+                changed = True
+            return self.store.get_job(job_id) if changed else job
         self._finish(job_id, job_dir, kind, code)
         return self.store.get_job(job_id)
 
