@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import functools
 import os
+import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -61,3 +64,23 @@ def _offline(monkeypatch: pytest.MonkeyPatch) -> None:
             filter(None, [str(Path(__file__).parents[1]), os.environ.get("PYTHONPATH")])
         ),
     )
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _scan_streamlit_components_once() -> Iterator[None]:
+    """Each new AppTest scans the metadata of every installed package for Streamlit components,
+    which was most of a page test's time (one page render = one AppTest). The packages do not
+    change during a session, so the real scan runs once and its answer is reused, as a server
+    scans once at start. Sessions whose tests never imported Streamlit leave it unimported."""
+    if "streamlit" not in sys.modules:
+        yield
+        return
+    try:
+        from streamlit.components.v2 import manifest_scanner
+    except ImportError:  # an older or newer Streamlit without the scanner scans as it likes
+        yield
+        return
+    with pytest.MonkeyPatch.context() as patch:
+        scan = functools.cache(manifest_scanner.scan_component_manifests)
+        patch.setattr(manifest_scanner, "scan_component_manifests", scan)
+        yield
