@@ -20,6 +20,7 @@ time: their sessions are gone, so their pairs must not stay blocked for the whol
 
 from __future__ import annotations
 
+import atexit
 import datetime as dt
 import logging
 import os
@@ -87,6 +88,9 @@ class Services:
         self._closed = False
         self._thread = threading.Thread(target=self._serve, name="app-services", daemon=True)
         self._thread.start()
+        # A daemon thread still inside DuckDB when the interpreter finalizes aborts the process
+        # ("terminate called ... exception not rethrown"): stop it first, whoever opened us.
+        atexit.register(self.close)
 
     def _every(self, seconds: float) -> int:
         return max(1, round(seconds / self.config.lease_write_s))
@@ -133,6 +137,7 @@ class Services:
         if self._closed:
             return
         self._closed = True
+        atexit.unregister(self.close)
         self._stop.set()
         self._thread.join(timeout=5)
         assignment.flush_leases(self.store)
