@@ -127,38 +127,3 @@ def test_representativeness_prefers_dense_regions() -> None:
     feats = np.vstack([rng.normal(0, 0.1, (20, 3)), [[9.0, 9.0, 9.0]]])
     rep = representativeness(feats)
     assert rep[-1] < rep[:-1].min()
-
-
-def test_the_app_gives_value_the_routing_policys_p_judge_wrong(project_paths, tmp_path) -> None:
-    import json
-
-    import pandas as pd
-
-    from annotate_app.ingest import import_file
-    from annotate_app.reward.jobs import judge_wrong_snapshot
-    from annotate_app.store import Store
-
-    path = tmp_path / "pairs.jsonl"
-    rows = [{"prompt": f"q {i}?", "response_a": f"a {i}", "response_b": f"b {i}"} for i in range(6)]
-    path.write_text("\n".join(json.dumps(r) for r in rows), encoding="utf-8")
-    with Store(project_paths) as store:
-        import_file(store, path)
-        ids = store.pairs_frame()["pair_id"].tolist()
-        store.add_judge_verdicts(
-            pd.DataFrame(
-                {
-                    "pair_id": ids[:4],
-                    "judge_id": "local:j",
-                    "choice": 1,
-                    "p_a": [0.97, 0.97, 0.6, 0.6],
-                    "rationale": None,
-                    "latency_ms": 5,
-                    "metadata": [json.dumps({"consistent": c}) for c in (True, False, True, True)],
-                }
-            )
-        )
-        wrong = judge_wrong_snapshot(store, ids).set_index("pair_id")["p_wrong"]
-    assert sorted(wrong.index) == sorted(ids)
-    assert wrong[ids[0]] < wrong[ids[2]] < 0.5  # a sure verdict is trusted more
-    assert wrong[ids[1]] >= 0.5  # its two orders disagree: a coin flip at best
-    assert wrong[ids[4]] == wrong[ids[5]] == 0.5  # no verdict yet

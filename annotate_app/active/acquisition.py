@@ -239,7 +239,10 @@ def _value(c: Candidates, k: int, rng: np.random.Generator):
     """Where a human label changes the most: the judge is likely wrong (calibrated), the reward
     model is uncertain (BALD) and the pair is representative, weighted as the ``value`` routing
     policy weighs them (its own score function). Without verdicts every pair's P(judge wrong) is
-    the same, and the order is by uncertainty and representativeness alone."""
+    the same, and the order is by uncertainty and representativeness alone. That is always so in
+    the app: a verdict is a label in force, so a judged pair is routed (the ``value`` routing
+    policy sends it to people by this same score), never an acquisition candidate; the replay
+    passes recorded verdicts of pairs it has not revealed yet."""
     import pandas as pd
 
     from annotate_app.routing.policies import PolicyConfig, value_score

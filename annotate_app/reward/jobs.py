@@ -124,8 +124,6 @@ def start_training(
         "verdicts": verdicts,
         "cache": _cache_snapshot(store, config.encoder, pairs),
     }
-    if active.strategy == VALUE:
-        inputs["judge_wrong"] = judge_wrong_snapshot(store, open_ids)
     return runner.submit(TRAIN, params, inputs)
 
 
@@ -153,26 +151,7 @@ def start_selection(store, runner: JobRunner, active: ActiveConfig) -> str:
         "verdicts": verdicts,
         "cache": _cache_snapshot(store, config.encoder, pairs),
     }
-    if active.strategy == VALUE:
-        inputs["judge_wrong"] = judge_wrong_snapshot(store, open_ids)
     return runner.submit(SELECT, params, inputs)
-
-
-VALUE = "value"  # the acquisition strategy that reads P(judge wrong)
-
-
-def judge_wrong_snapshot(store, open_ids: list[str]) -> pd.DataFrame:
-    """For ``value``: each open pair's calibrated P(judge wrong), as the routing policy reads it
-    (0.5 where no judge has given a verdict yet)."""
-    from annotate_app.routing.calibration import JudgeCalibration
-    from annotate_app.routing.features import pair_features
-    from annotate_app.routing.policies import p_judge_wrong
-
-    pairs = store.routing_pairs()
-    pairs = pairs[pairs["pair_id"].isin(open_ids)]
-    features = pair_features(pairs, store.routing_verdicts())
-    wrong = p_judge_wrong(features, JudgeCalibration.from_store(store)) if len(features) else []
-    return pd.DataFrame({"pair_id": features.index.to_numpy(), "p_wrong": wrong})
 
 
 def _auto_params(store, active: ActiveConfig) -> dict | None:
@@ -569,13 +548,7 @@ def _score_and_select(
         if judged_ids
         else np.zeros((1, 0))
     )
-    wrong = _optional_input(ctx, "judge_wrong")
-    p_wrong = (
-        None
-        if wrong is None
-        else wrong.set_index("pair_id")["p_wrong"].reindex(open_ids).fillna(0.5).to_numpy()
-    )
-    candidates = Candidates(probs, ctx_feats[rows], ctx_feats[lab_rows], p_wrong)
+    candidates = Candidates(probs, ctx_feats[rows], ctx_feats[lab_rows])
     if active.strategy == AUTO:
         chosen, scores = _auto_select(ctx, active, candidates, open_ids, version_probs)
         prio = priorities(len(open_ids), chosen, scores)
