@@ -95,6 +95,9 @@ def test_the_converted_copy_is_a_plain_folder_that_judges_the_same(judge: LocalJ
     """The de-quantised copy the first load left behind opens without the GGUF: the same prompt
     text, the same token ids and the same weights make the same verdicts."""
     folder = converted_dir(default_gguf())
+    existing = next(p for p in (folder, *folder.parents) if p.exists())
+    if not os.access(existing, os.W_OK):
+        pytest.skip(f"{existing} is not writable, so the judge keeps no copy there")
     assert (folder / "model.safetensors").is_file() and (folder / "tokenizer.json").is_file()
     assert "quantization_config" not in json.loads((folder / "config.json").read_text())
     again = LocalJudge(LocalJudgeConfig(batch_size=4, max_length=256), SHORT, "Be correct.")
