@@ -36,7 +36,7 @@ from annotate_app.reward.encoder import (  # noqa: E402
     SMOLLM2_ENCODER,
     EncoderConfig,
 )
-from annotate_app.reward.metrics import evaluate  # noqa: E402
+from annotate_app.reward.metrics import pairwise_accuracy  # noqa: E402
 from annotate_app.reward.pipeline import fit_head, response_features  # noqa: E402
 
 ENCODERS = {
@@ -85,19 +85,16 @@ def candidates(encoders: list[str], few: bool) -> list[Candidate]:
         Candidate("current head (hidden 16, wd 1)", "minilm", base),
         Candidate("hidden 4", "minilm", replace(base, hidden=4)),
         Candidate("hidden 16, wd 10", "minilm", replace(base, weight_decay=10.0)),
-        Candidate("hidden 16, wd 0.1", "minilm", replace(base, weight_decay=0.1)),
         Candidate(
             "hidden 16, early stop (60 steps)", "minilm", replace(base, min_steps=60, max_steps=60)
         ),
         Candidate("linear (hidden 0), wd 1", "minilm", linear),
         Candidate("linear, wd 10", "minilm", replace(linear, weight_decay=10.0)),
-        Candidate("linear, wd 0.1", "minilm", replace(linear, weight_decay=0.1)),
-        Candidate("linear, lr 3e-3", "minilm", replace(linear, lr=3e-3)),
         Candidate("current head + log length", "minilm", base, FeatureConfig(length=True)),
         Candidate("linear + log length", "minilm", linear, FeatureConfig(length=True)),
     ]
     if few:
-        out = [out[0], out[6]]
+        out = [out[0], out[5]]
     for encoder in encoders:
         if encoder == "minilm":
             continue
@@ -132,7 +129,8 @@ def vectors(db: Path, frame, encoder: str, chunk: int) -> tuple[np.ndarray, np.n
     return matrix[: len(frame)], matrix[len(frame) :]
 
 
-def accuracy(train: Split, test: Split, cand: Candidate, seed: int) -> float:
+def probs(train: Split, test: Split, cand: Candidate, seed: int) -> np.ndarray:
+    """The ensemble p(A>B) on ``test`` of the head trained on ``train``."""
     fa = response_features(train.a, train.len_a, cand.features)
     fb = response_features(train.b, train.len_b, cand.features)
     model = fit_head(fa, fb, train.y, np.ones(len(train.y)), replace(cand.head, seed=seed))
@@ -140,7 +138,12 @@ def accuracy(train: Split, test: Split, cand: Candidate, seed: int) -> float:
         response_features(test.a, test.len_a, cand.features),
         response_features(test.b, test.len_b, cand.features),
     )
-    return evaluate(p.mean(0), test.y)["accuracy"]
+    return p.mean(0)
+
+
+def per_pair(p: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Each pair's own accuracy (1, 0, or 0.5 at p = 0.5), by the app's one definition."""
+    return np.array([pairwise_accuracy(p[i : i + 1], y[i : i + 1]) for i in range(len(y))])
 
 
 def se(v: np.ndarray) -> float:
@@ -169,6 +172,9 @@ def main() -> None:
     )
     parser.add_argument("--cv-only", action="store_true", help="no test scoring (nor test vectors)")
     parser.add_argument("--few", action="store_true", help="two heads per encoder")
+    parser.add_argument(
+        "--pick", help="only these candidates, by their row numbers (0 = the current head)"
+    )
     args = parser.parse_args()
     import torch
     from scipy import stats
@@ -200,6 +206,9 @@ def main() -> None:
     n = len(pool.y)
     fold_of = np.random.default_rng(0).permutation(n) % args.folds
     cands = [c for c in candidates(encoders, args.few) if c.encoder in data]
+    if args.pick:
+        cands = [cands[int(i)] for i in args.pick.split(",")]
+    seeds = range(args.seeds)
     cv: list[np.ndarray] = []
     for cand in cands:
         start = time.perf_counter()
@@ -207,12 +216,13 @@ def main() -> None:
         # one figure per seed: the accuracy over every pool pair, each scored by the fold that
         # held it out
         per_seed = []
-        for seed in range(args.seeds):
-            right = 0.0
+        for seed in seeds:
+            right_cv = 0.0
             for f in range(args.folds):
                 fit, held = np.flatnonzero(fold_of != f), np.flatnonzero(fold_of == f)
-                right += accuracy(subset(whole, fit), subset(whole, held), cand, seed) * len(held)
-            per_seed.append(right / n)
+                p = probs(subset(whole, fit), subset(whole, held), cand, seed)
+                right_cv += pairwise_accuracy(p, whole.y[held]) * len(held)
+            per_seed.append(right_cv / n)
         cv.append(np.asarray(per_seed))
         took = time.perf_counter() - start
         print(f"cv {cand.encoder} / {cand.name}: {cv[-1].mean():.3f} ({took:.0f} s)", flush=True)
@@ -231,16 +241,19 @@ def main() -> None:
                 f"| {d.mean():+.3f}, p {p:.3f} |"
             )
         return
-    test: list[np.ndarray] = []
+    # right[i]: [seeds, test pairs]; a candidate's test figure per seed is its row mean, and its
+    # difference to the current head has a paired standard error over the test pairs as well
+    right: list[np.ndarray] = []
     for cand in cands:
         whole, held = data[cand.encoder]
-        test.append(np.asarray([accuracy(whole, held, cand, s) for s in range(args.seeds)]))
+        right.append(np.stack([per_pair(probs(whole, held, cand, s), held.y) for s in seeds]))
+    test = [r.mean(1) for r in right]
     # the linear peer of earlier rounds, and "shorter reply wins", for reference
     _, held = data["minilm"] if "minilm" in data else data[encoders[0]]
     x = pool.a - pool.b
     lr = LogisticRegression(C=1.0, max_iter=2000, fit_intercept=False)
     lr.fit(np.vstack([x, -x]), np.concatenate([pool.y, 1 - pool.y]))
-    peer = evaluate(lr.predict_proba(held.a - held.b)[:, 1], held.y)["accuracy"]
+    peer = pairwise_accuracy(lr.predict_proba(held.a - held.b)[:, 1], held.y)
     shorter = np.where(held.len_a == held.len_b, 0.5, (held.len_a < held.len_b).astype(float))
     print(
         f"\npool {args.train.name} ({n} pairs, {args.folds}-fold CV), test {args.test.name} "
@@ -248,21 +261,20 @@ def main() -> None:
     )
     print(
         "| encoder | head / features | pool CV acc ± se | vs current (CV) | test acc ± se "
-        "| vs current (test), paired p |"
+        "| vs current (test) ± se over seeds, over test pairs |"
     )
     print("|---|---|---|---|---|---|")
-
     for i, cand in enumerate(cands):  # cands[0] is the current head
         d_cv, d_test = cv[i] - cv[0], test[i] - test[0]
-        p = stats.ttest_rel(test[i], test[0]).pvalue if d_test.std() > 0 else float("nan")
+        pair_diff = right[i].mean(0) - right[0].mean(0)  # seed-averaged, per test pair
         mark = "**chosen on CV**" if i == chosen else "not chosen (read only)"
         print(
             f"| {cand.encoder} | {cand.name}; {mark} | {cv[i].mean():.3f} ± {se(cv[i]):.3f} "
             f"| {d_cv.mean():+.3f} | {test[i].mean():.3f} ± {se(test[i]):.3f} "
-            f"| {d_test.mean():+.3f}, p {p:.3f} |"
+            f"| {d_test.mean():+.3f} ± {se(d_test):.3f}, ± {se(pair_diff):.3f} |"
         )
     print(f"| minilm | peer: logistic regression on e_A - e_B (C=1) | - | - | {peer:.3f} | - |")
-    shorter_acc = evaluate(shorter, held.y)["accuracy"]
+    shorter_acc = pairwise_accuracy(shorter, held.y)
     print(f"| - | peer: shorter reply wins | - | - | {shorter_acc:.3f} | - |")
 
 
