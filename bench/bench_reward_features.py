@@ -5,6 +5,11 @@
         --train SPLIT/hh-pool-1400.jsonl --test SPLIT/hh-test-600.jsonl --embed-only
     nice -n 10 .venv/bin/python bench/bench_reward_features.py --db CACHE.duckdb \
         --train SPLIT/hh-pool-1400.jsonl --test SPLIT/hh-test-600.jsonl [--folds 5] [--seeds 5]
+        [--encoders minilm,smollm2,minilm+smollm2] [--pick 0,1,2] [--few]
+        [--cv-only --pool-size N]   # a reduced run: CV on the first N pool pairs, no test
+
+The figures and exact commands of the last run are in docs/benchmarks.md, "Reward model features
+out of sample: heads and encoders chosen on pool folds".
 
 Candidates: the current head, heads with stronger regularisation / fewer or no hidden units / other
 weight decay / fewer steps, the log reply length feature, and the encoders MiniLM, SmolLM2-135M
@@ -12,7 +17,8 @@ weight decay / fewer steps, the log reply length feature, and the encoders MiniL
 same folds and seeds for all); the one with the best mean CV accuracy is the chosen one, and only
 then is every candidate trained on the whole pool and scored on the test file, with the same seeds
 (paired). The test column of a candidate that was not chosen is printed for reading, never for
-choosing. Vectors come from, and go to, the embedding cache of the project at --db, in chunks, so a
+choosing; a test difference comes with its se over seeds and over test pairs (the one that says
+whether it would hold on other pairs). Vectors come from, and go to, the embedding cache of the project at --db, in chunks, so a
 stopped embedding run resumes where it stopped.
 """
 
@@ -47,7 +53,8 @@ ENCODERS = {
 
 
 def embed_all(db: Path, config: EncoderConfig, texts: list[str], chunk: int) -> np.ndarray:
-    """Vectors for ``texts`` through the project's cache, written chunk by chunk (longest first)."""
+    """Vectors for ``texts`` through the project's cache, written chunk by chunk in the caller's
+    order (the encoder sorts each chunk by length), with one model loaded for all chunks."""
     from annotate_app.reward.encoder import Encoder, cached_vectors, text_key
     from annotate_app.simulation.embedding import embed_texts
     from annotate_app.store import Store
