@@ -114,8 +114,8 @@ def test_smollm2_alias_without_the_package_says_how_to_install_it(monkeypatch):
 )
 @pytest.mark.skipif(
     os.environ.get("ANNOTATE_SLOW_TESTS") != "1",
-    reason="loads and de-quantises the 94 MB SmolLM2 GGUF as an encoder (47 s to 4.4 min on the 2 shared "
-    "cores, over this suite's time budget): set ANNOTATE_SLOW_TESTS=1 to run it",
+    reason="loads and de-quantises the 94 MB SmolLM2 GGUF as an encoder (47 s to 4.4 min on "
+    "the 2 shared cores, over this suite's time budget): set ANNOTATE_SLOW_TESTS=1 to run it",
 )
 def test_smollm2_encoder_pools_the_last_real_token():
     start = time.perf_counter()
