@@ -18,8 +18,8 @@ same folds and seeds for all); the one with the best mean CV accuracy is the cho
 then is every candidate trained on the whole pool and scored on the test file, with the same seeds
 (paired). The test column of a candidate that was not chosen is printed for reading, never for
 choosing; a test difference comes with its se over seeds and over test pairs (the one that says
-whether it would hold on other pairs). Vectors come from, and go to, the embedding cache of the project at --db, in chunks, so a
-stopped embedding run resumes where it stopped.
+whether it would hold on other pairs). Vectors come from, and go to, the embedding cache of the
+project at --db, in chunks, so a stopped embedding run resumes where it stopped.
 """
 
 from __future__ import annotations
