@@ -6,7 +6,8 @@ cookie, through the same check as a page run (``session_cookie.account_for_token
 expiry, idle time, revocation, a disabled account). A cross-site request cannot pass: the cookie is
 SameSite=Strict, the body must be JSON (a form cannot send that without a CORS preflight, which this
 server never grants), the custom ``X-Annotate-Label`` header is required, and ``Origin`` and
-``Sec-Fetch-Site`` must say same-origin when the browser sends them.
+``Sec-Fetch-Site`` must say same-origin (``Origin``: the same host name) when the browser sends
+them.
 
 401 (not signed in), 403 (refused) and 404 (no such route, e.g. under ``streamlit run``) tell the
 page to send through the Streamlit trigger instead, which signs in as the page does.
@@ -70,7 +71,9 @@ def _cross_site(request: Request) -> str | None:
     if site is not None and site not in ("same-origin", "none"):
         return f"a {site} request"
     origin = request.headers.get("origin")
-    if origin is not None and urlsplit(origin).netloc != request.headers.get("host"):
+    # Host names only: a proxy may pass the Host without the port the browser used.
+    host = urlsplit(f"//{request.headers.get('host', '')}").hostname
+    if origin is not None and urlsplit(origin).hostname != host:
         return "the Origin is another site"
     return None
 
