@@ -71,8 +71,9 @@ class LabelPage {
     this.send = null; // the component's trigger
     this.endpoint = null; // the label route, while it takes our syncs
     // Streamlit reruns the whole page after a reconnect (a restarted server then asks to sign in
-    // again) only when its last run was a fragment run; so after each full run of the page, one
-    // sync goes through the fragment.
+    // again) only when its last run was a fragment run; so after each full run of the page, the
+    // next sync (the first answer) goes through the fragment. Not at once: a fragment rerun that
+    // races a click to another page leaves that page blank.
     this.viaFragment = false;
     this.newest = 0; // the highest seq answered so far
     this.root = null;
@@ -138,7 +139,7 @@ class LabelPage {
     for (const ack of data.acks || []) this.acknowledge(ack);
     this.prune();
     this.render();
-    if (this.outbox.length || this.missing || this.viaFragment) this.sync();
+    if (this.outbox.length || this.missing) this.sync();
   }
 
   acknowledge(ack) {
