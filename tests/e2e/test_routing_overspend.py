@@ -63,8 +63,7 @@ def test_overspend_warning_and_confirmation(tmp_path: Path) -> None:
             apply = page.get_by_role("button", name="Apply routes")
             assert apply.is_disabled()
             page.get_by_text("I understand: apply this plan and empty the human queue").click()
-            page.wait_for_selector(ld.READY, timeout=30000)
-            assert apply.is_enabled()
+            sync_api.expect(apply).to_be_enabled(timeout=30000)
             apply.click()
             page.get_by_text("Applied routing run").wait_for(timeout=30000)
             # No forced theme: a browser that prefers dark gets the dark theme.
