@@ -5,7 +5,9 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 # The CPU wheel of torch that lies on this machine's disk; set TORCH_SPEC=torch for a CUDA build.
 TORCH_SPEC ?= torch==2.13.0
-PYTEST_ARGS ?=
+# Test files run on two workers, each file whole on one worker (its module fixtures shared):
+# the suite is mostly one process waiting on its subprocesses and browsers.
+PYTEST_ARGS ?= -n 2 --dist loadfile
 
 .PHONY: install demo test lint format browser bench clean
 
