@@ -97,10 +97,9 @@ def test_flag_review_adjudicate_export(tmp_path: Path) -> None:
             _nav(page, "Review")
             page.get_by_text("Flagged pairs (1)").wait_for(timeout=30000)
             # Tables draw on a canvas; their cells are in the DOM for screen readers, not visible.
-            page.get_by_text("depends on how long").first.wait_for(state="attached")
-            assert (
-                page.get_by_text("keeps best").count() and page.get_by_text("lasts longer").count()
-            )
+            # The flag table and the labels table arrive in separate deltas: wait for each.
+            for cell in ("depends on how long", "keeps best", "lasts longer"):
+                page.get_by_text(cell).first.wait_for(state="attached", timeout=30000)
             page.get_by_text("In a glass of water.").first.wait_for()
             page.get_by_text(f"{water_side} better", exact=True).click()
             page.get_by_label("Why (kept with the label)").fill("water keeps it fresh")
