@@ -96,3 +96,23 @@ def test_escaping_keeps_the_text_readable():
         '&lt;a href="https://evil.example/x"&gt;click&lt;/a&gt;',
     ]
     assert list(fig.data[0].x) == [990.0, 1010.0]  # numbers are left alone
+
+
+@pytest.mark.parametrize("days", [["2026-11-01"], ["2026-11-01", "2026-11-03"]])
+def test_labels_per_day_ticks_whole_days_on_a_young_project(days):
+    fig = figures.labels_over_time(
+        pd.DataFrame({"day": pd.to_datetime(days).date, "source": "human", "labels": 2})
+    )
+    axis = fig.layout.xaxis
+    assert axis.type == "date" and axis.dtick == 86_400_000  # one tick a day, not hours or ms
+    low, high = (pd.Timestamp(x) for x in axis.range)
+    assert low == pd.Timestamp(days[0]) - pd.Timedelta(days=1)
+    assert high == pd.Timestamp(days[-1]) + pd.Timedelta(days=1)
+    assert fig.data[0].width == 0.8 * 86_400_000  # a lone bar keeps a day's width
+    assert fig.layout.yaxis.dtick == 1  # whole labels
+
+
+def test_labels_per_day_ticks_on_their_own_over_months():
+    days = pd.date_range("2026-01-01", periods=120).date
+    fig = figures.labels_over_time(pd.DataFrame({"day": days, "source": "human", "labels": 1}))
+    assert fig.layout.xaxis.dtick is None

@@ -23,6 +23,8 @@ from plotly.subplots import make_subplots
 
 SOURCE_COLORS = {"human": "#1f77b4", "ai": "#ff7f0e", "import": "#7f7f7f"}
 ROUTE_COLORS = {"human": "#1f77b4", "ai": "#ff7f0e", "hold": "#bcbd22"}
+_DAY_MS = 86_400_000  # plotly's date axes count in milliseconds
+_DAILY_TICKS_UP_TO = 14  # days of span with one tick per day; longer spans tick on their own
 
 
 # Trace attributes that carry data strings plotly would render as HTML.
@@ -69,9 +71,26 @@ def labels_over_time(frame: pd.DataFrame) -> go.Figure:
     fig = go.Figure()
     for source, part in frame.groupby("source"):
         fig.add_bar(
-            x=part["day"], y=part["labels"], name=source, marker_color=SOURCE_COLORS.get(source)
+            x=part["day"],
+            y=part["labels"],
+            name=source,
+            marker_color=SOURCE_COLORS.get(source),
+            width=0.8 * _DAY_MS,
         )
     fig.update_layout(title=title, barmode="stack", xaxis_title="day", yaxis_title="labels")
+    days = pd.to_datetime(frame["day"])
+    first, last = days.min(), days.max()
+    # A young project has labels on a few days; left to itself plotly then zooms to hours or
+    # milliseconds. Whole days, with a day's margin, read right at any span.
+    fig.update_xaxes(
+        type="date",
+        tickformat="%b %d\n%Y",
+        range=[first - pd.Timedelta(days=1), last + pd.Timedelta(days=1)],
+    )
+    if (last - first).days < _DAILY_TICKS_UP_TO:
+        fig.update_xaxes(dtick=_DAY_MS, tick0=first)
+    if frame.groupby("day")["labels"].sum().max() < 10:
+        fig.update_yaxes(dtick=1)  # counts: no 0.2-label ticks
     return fig
 
 
