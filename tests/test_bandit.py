@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from annotate_app.active.acquisition import Candidates
+from annotate_app.active.acquisition import Candidates, acquire
 from annotate_app.active.bandit import (
     AutoBandit,
     BanditConfig,
@@ -154,3 +154,97 @@ def test_gain_is_the_log_likelihood_improvement() -> None:
     assert gain(np.full(3, 0.5), np.array([0.9, 0.1, 0.9]), target) > 0
     assert gain(np.array([0.9, 0.1, 0.9]), np.full(3, 0.5), target) < 0
     assert gain(np.zeros(0), np.zeros(0), np.zeros(0)) == 0.0
+
+
+def test_exploration_starts_at_nothing_and_grows_with_the_rounds() -> None:
+    config = BanditConfig(arms=ARMS)
+    bandit = AutoBandit(config)
+    assert bandit.probabilities() == {a: (1.0 if a == "random" else 0.0) for a in ARMS}
+    rng = np.random.default_rng(0)
+    shares = []
+    for _ in range(40):
+        probs = bandit.probabilities()
+        assert sum(probs.values()) == pytest.approx(1.0)
+        shares.append(probs["bald"])
+        bandit.draw(rng)
+    assert shares == sorted(shares)  # no evidence either way: only the ramp moves it
+    ramp = config.explore_ramp
+    assert shares[ramp] == pytest.approx(config.explore / 2 / len(ARMS))
+    assert config.explore_share(10_000) == pytest.approx(config.explore, rel=0.01)
+    assert BanditConfig(arms=ARMS, explore_ramp=0).explore_share(0) == config.explore
+
+
+def test_importance_weights_stay_unbiased_when_the_probabilities_change() -> None:
+    # Probabilities that change every round as the ramp and elimination make them, including
+    # rounds where an arm cannot be drawn at all: each arm is estimated over the rounds that
+    # offered it, and the mean over many histories must be its true gain.
+    truth = {"random": 0.01, "bald": 0.03, "entropy": 0.0, "balpm": 0.01, "random_cluster": 0.0}
+    rng = np.random.default_rng(3)
+    estimates = {a: [] for a in ARMS}
+    for _ in range(300):
+        rounds = []
+        for t in range(40):
+            share = 0.3 * t / (t + 10) / len(ARMS)
+            probs = dict.fromkeys(ARMS, share)
+            if t >= 20:
+                probs["entropy"] = 0.0  # eliminated half way
+            probs["random"] += 1.0 - sum(probs.values())
+            arm = ARMS[rng.choice(len(ARMS), p=[probs[a] for a in ARMS])]
+            rounds.append(Round(arm, probs, truth[arm] + 0.01 * rng.normal(), baseline=0.01))
+        for e in AutoBandit(BanditConfig(arms=ARMS), rounds).estimates():
+            estimates[e.arm].append(e.gain)
+    for a in ARMS:
+        est = np.asarray(estimates[a])
+        se = est.std(ddof=1) / np.sqrt(len(est))
+        assert abs(est.mean() - truth[a]) < 4 * se + 1e-4, (a, est.mean(), truth[a])
+    # counted over rounds that could not draw it, entropy would look like the baseline there
+    assert np.mean(estimates["entropy"]) < 0.005
+
+
+def test_an_arm_proven_worse_stops_being_drawn() -> None:
+    truth = {"random": 0.01, "bald": 0.01, "entropy": -0.03, "balpm": 0.01, "random_cluster": 0.01}
+    bandit, _ = _play(truth, rounds=200, seed=1)
+    entropy = next(e for e in bandit.estimates() if e.arm == "entropy")
+    assert entropy.high < 0 and bandit.proven_worse(entropy)
+    first_out = next(i for i, r in enumerate(bandit.rounds) if i and r.probs["entropy"] == 0.0)
+    later = bandit.rounds[first_out:]
+    assert all(r.probs["entropy"] == 0.0 for r in later)  # final: its estimate no longer moves
+    assert all(r.arm != "entropy" for r in later)
+    assert all(r.probs["bald"] > 0 for r in later)  # the equal arms are still explored
+    assert bandit.leader().arm == "random"
+    rounds = [
+        {"arm": r.arm, "probs": r.probs, "gain": r.gain, "baseline": r.baseline}
+        for r in bandit.rounds
+    ]
+    table = standings(rounds).set_index("strategy")
+    assert not table.loc["entropy", "explored"] and table.loc["bald", "explored"]
+    # without elimination the same arm keeps its share
+    kept, _ = _play(truth, rounds=200, seed=1, config=BanditConfig(arms=ARMS, eliminate=False))
+    assert kept.probabilities()["entropy"] > 0
+
+
+def test_the_random_arm_draws_the_batch_random_would_draw() -> None:
+    # Common random numbers: with random's own seed, auto's random batch is random's batch, and
+    # its evaluation share a uniform part of it.
+    rng = np.random.default_rng(2)
+    n = 120
+    probs = rng.uniform(0.05, 0.95, size=(5, n))
+    feats = rng.normal(size=(n, 8)).astype(np.float32)
+    c = Candidates(probs, feats, feats[:0])
+    chosen, uniform = auto_batch(c, 30, "random", 0.2, rng, batch_seed=77)
+    assert chosen.tolist() == acquire("random", c, 30, 77)[0].tolist()
+    assert len(uniform) == 6 and set(uniform.tolist()) <= set(chosen.tolist())
+    # the evaluation share is uniform over the candidates: every pair about equally often
+    counts = np.zeros(n)
+    for seed in range(2000):
+        _, u = auto_batch(c, 30, "random", 0.2, np.random.default_rng(seed), batch_seed=seed)
+        counts[u] += 1
+    expected = 2000 * 6 / n
+    assert abs(counts.mean() - expected) < 1e-9 and counts.std() < 4 * np.sqrt(expected)
+
+
+def test_bandit_config_rejects_bad_exploration() -> None:
+    with pytest.raises(ValueError, match="explore"):
+        BanditConfig(explore=1.5)
+    with pytest.raises(ValueError, match="explore_ramp"):
+        BanditConfig(explore_ramp=-1)

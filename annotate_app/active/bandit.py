@@ -16,8 +16,33 @@ with random (Bonferroni: the intervals hold together with probability 1 - alpha,
 an arm no better than random leads stays under ``alpha / 2`` per look; for the first rejection
 Holm's step-down is the same bound), and only once that arm has
 chosen ``min_pulls`` measured batches itself (an arm never drawn has no variance of its own, and
-its interval would be the mirror of random's noise). A fixed exploration share keeps drawing every
-arm so the evidence keeps coming.
+its interval would be the mirror of random's noise).
+
+Exploration is what `auto` pays for that evidence: a round that draws an arm worse than random
+costs the model a worse batch. Two rules keep that price down.
+
+- **It grows with the project** (``explore_ramp``): after t rounds, ``explore * t / (t +
+  explore_ramp)`` of the draw probability is spread over the arms, none in the first round. An
+  early batch is a large part of the model's labels, so a bad one costs most accuracy then, while
+  the evidence it buys can only be acted on tens of rounds later (the bound needs them); a later
+  exploratory batch is a small part of many labels and buys the same evidence.
+- **An arm proven worse is no longer explored** (``eliminate``, successive elimination): once an
+  arm has ``min_pulls`` measured batches of its own and the upper end of its interval over random
+  is below zero, its exploration share goes to the leader. Drawing it again could only cost. A
+  false elimination is as rare as a false lead (the same corrected bound), and it is final.
+
+Every draw probability is fixed before the draw and recorded in the round, so the importance
+weights stay unbiased under both rules; an arm is estimated only over the rounds in which it could
+be drawn (probability > 0), paired with random's terms on those same rounds. An eliminated arm
+therefore keeps the estimate that eliminated it.
+
+Why exploration draws a whole batch's arm part and not a small slice of many batches: the gain is
+measured on the next uniform share, a few labeled pairs, so its noise is fixed per round. A slice
+s of a batch moves the round's gain by about s times the arm's difference (if pairs add up), so to
+estimate the difference one must divide by s, which multiplies the noise's variance by 1 / s^2,
+while the labels spent fall only by s. Per label spent, a slice buys s times less evidence than a
+whole batch drawn s times as often; and without the division the estimate is of a mixed batch, not
+of the arm. So the price is lowered through the draw probability, never the slice.
 """
 
 from __future__ import annotations
@@ -40,7 +65,9 @@ AUTO = "auto"
 class BanditConfig:
     arms: tuple[str, ...] = ("random", "bald", "entropy", "balpm", "random_cluster")
     random_share: float = 0.2  # of every batch: drawn uniformly, the evaluation sample
-    explore: float = 0.3  # chance a round draws its arm uniformly instead of the leader
+    explore: float = 0.3  # the most of a round's draw probability spread evenly over the arms
+    explore_ramp: int = 10  # rounds drawn by which exploration reaches half of ``explore``
+    eliminate: bool = True  # an arm proven worse than random is no longer explored
     alpha: float = 0.05  # family-wise error of the arms' intervals against random (two-sided)
     min_rounds: int = 4  # rounds with a measured gain before any arm can lead
     min_pulls: int = 2  # measured batches an arm must have chosen itself before it can lead
@@ -50,6 +77,16 @@ class BanditConfig:
             raise ValueError(f"auto's arms must include {BASELINE!r}, got {self.arms}")
         if not 0 < self.alpha < 1:
             raise ValueError(f"alpha must be in (0, 1), got {self.alpha}")
+        if not 0 <= self.explore <= 1:
+            raise ValueError(f"explore must be in [0, 1], got {self.explore}")
+        if self.explore_ramp < 0:
+            raise ValueError(f"explore_ramp must be >= 0, got {self.explore_ramp}")
+
+    def explore_share(self, drawn: int) -> float:
+        """The draw probability spread evenly over the arms after ``drawn`` rounds."""
+        if self.explore_ramp == 0:
+            return self.explore
+        return self.explore * drawn / (drawn + self.explore_ramp)
 
     def bound(self, measured: int) -> float:
         """Half-width of an arm's interval, in standard errors, after ``measured`` rounds: the
@@ -91,37 +128,41 @@ class AutoBandit:
         return [r for r in self.rounds if r.gain is not None]
 
     def estimates(self) -> list[ArmEstimate]:
-        """Each arm's importance-weighted gain and its difference from random, with an interval."""
+        """Each arm's importance-weighted gain and its difference from random, with an interval,
+        over the measured rounds in which the arm could be drawn."""
         rounds = self.measured()
-        if not rounds:
-            return [ArmEstimate(a, 0, 0.0, 0.0, -math.inf, math.inf) for a in self.config.arms]
         arms = self.config.arms
-        terms = _terms(rounds, arms)
-        diff = terms - terms[:, [arms.index(BASELINE)]]
-        n = len(rounds)
-        se = diff.std(0, ddof=1) / math.sqrt(n) if n > 1 else np.full(len(arms), math.inf)
-        mean = diff.mean(0)
-        gains = terms.mean(0)
-        half = self.config.bound(n)
+        if not rounds:
+            return [ArmEstimate(a, 0, 0.0, 0.0, -math.inf, math.inf) for a in arms]
+        probs = _probs(rounds, arms)
+        terms = _terms(rounds, arms, probs)
+        live = probs > 0
+        base = arms.index(BASELINE)
         pulls = [r.arm for r in rounds]
         out = []
         for i, arm in enumerate(arms):
+            rows = live[:, i] & live[:, base]
+            n = int(rows.sum())
+            diff = terms[rows, i] - terms[rows, base]
+            mean = float(diff.mean()) if n else 0.0
+            se = float(diff.std(ddof=1)) / math.sqrt(n) if n > 1 else math.inf
+            half = self.config.bound(n)
             out.append(
                 ArmEstimate(
                     arm=arm,
                     pulls=pulls.count(arm),
-                    gain=float(gains[i]),
-                    vs_random=float(mean[i]),
-                    low=float(mean[i] - half * se[i]) if arm != BASELINE else 0.0,
-                    high=float(mean[i] + half * se[i]) if arm != BASELINE else 0.0,
+                    gain=float(terms[rows, i].mean()) if n else 0.0,
+                    vs_random=mean,
+                    low=mean - half * se if arm != BASELINE else 0.0,
+                    high=mean + half * se if arm != BASELINE else 0.0,
                 )
             )
         return out
 
-    def leader(self) -> ArmEstimate:
+    def leader(self, estimates: list[ArmEstimate] | None = None) -> ArmEstimate:
         """The arm with the best lower bound over random, among arms that chose ``min_pulls``
         measured batches, if that bound is above zero; else random."""
-        estimates = self.estimates()
+        estimates = self.estimates() if estimates is None else estimates
         base = next(e for e in estimates if e.arm == BASELINE)
         if len(self.measured()) < self.config.min_rounds:
             return base
@@ -129,11 +170,26 @@ class AutoBandit:
         best = max(eligible, key=lambda e: e.low, default=base)
         return best if best.low > 0 else base
 
+    def proven_worse(self, estimate: ArmEstimate) -> bool:
+        """Whether an arm is out of exploration: enough evidence, and its interval over random
+        entirely below zero."""
+        return (
+            self.config.eliminate
+            and estimate.arm != BASELINE
+            and estimate.pulls >= self.config.min_pulls
+            and estimate.high < 0
+            and len(self.measured()) >= self.config.min_rounds
+        )
+
     def probabilities(self) -> dict[str, float]:
-        arms = self.config.arms
-        share = self.config.explore / len(arms)
-        lead = self.leader().arm
-        return {a: share + (1 - self.config.explore if a == lead else 0.0) for a in arms}
+        """The next round's draw probability per arm: the exploration share spread over the arms
+        not proven worse, the rest on the leader."""
+        share = self.config.explore_share(len(self.rounds)) / len(self.config.arms)
+        estimates = self.estimates()
+        lead = self.leader(estimates).arm
+        out = {e.arm: 0.0 if e.arm != lead and self.proven_worse(e) else share for e in estimates}
+        out[lead] += 1.0 - sum(out.values())
+        return out
 
     def draw(self, rng: np.random.Generator) -> Round:
         probs = self.probabilities()
@@ -158,10 +214,19 @@ def importance_terms(rounds: list[Round], arm: str) -> np.ndarray:
     return _terms(rounds, (arm,))[:, 0]
 
 
-def _terms(rounds: list[Round], arms: tuple[str, ...]) -> np.ndarray:
+def _probs(rounds: list[Round], arms: tuple[str, ...]) -> np.ndarray:
+    """Each round's draw probability of each arm: [rounds, arms] (0 for an arm it did not offer)."""
+    return np.asarray([[r.probs.get(a, 0.0) for a in arms] for r in rounds], float).reshape(
+        len(rounds), len(arms)
+    )
+
+
+def _terms(
+    rounds: list[Round], arms: tuple[str, ...], probs: np.ndarray | None = None
+) -> np.ndarray:
     """``importance_terms`` of every arm at once: [rounds, arms]."""
     drawn = np.asarray([[r.arm == a for a in arms] for r in rounds], bool).reshape(-1, len(arms))
-    probs = np.asarray([[r.probs[a] for a in arms] for r in rounds], float).reshape(drawn.shape)
+    probs = _probs(rounds, arms) if probs is None else probs
     base = np.asarray([r.baseline for r in rounds], float)[:, None]
     gains = np.asarray([r.gain for r in rounds], float)[:, None]
     return base + np.where(drawn, (gains - base) / np.where(drawn, probs, 1.0), 0.0)
@@ -182,13 +247,30 @@ def gain(p_before: np.ndarray, p_after: np.ndarray, target: np.ndarray) -> float
 
 
 def auto_batch(
-    candidates: Candidates, k: int, arm: str, random_share: float, rng: np.random.Generator
+    candidates: Candidates,
+    k: int,
+    arm: str,
+    random_share: float,
+    rng: np.random.Generator,
+    batch_seed: int | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """A batch of k: ``random_share`` of it uniform over the candidates (returned separately, the
-    evaluation sample), the rest chosen by ``arm`` among the remaining candidates."""
+    evaluation sample), the rest chosen by ``arm`` among the remaining candidates.
+
+    When the arm is random the whole batch is one uniform draw (seeded by ``batch_seed`` when
+    given) and the evaluation sample a uniform part of it, which is again uniform over the
+    candidates. A replay passes the seed the plain random strategy uses in the same round, so
+    `auto` and random share their random numbers (common random numbers): while `auto` has drawn
+    only random, both have the same labels, and the paired difference is what exploration cost.
+    """
     n = candidates.probs.shape[1]
     k = min(k, n)
     n_random = min(k, max(1, round(random_share * k))) if k else 0
+    if arm == BASELINE:
+        seed = int(rng.integers(2**31)) if batch_seed is None else batch_seed
+        chosen, _ = acquire(BASELINE, candidates, k, seed)
+        uniform = rng.choice(chosen, size=n_random, replace=False) if n_random else chosen[:0]
+        return np.asarray(chosen, int), np.asarray(uniform, int)
     uniform = rng.choice(n, size=n_random, replace=False) if n_random else np.zeros(0, int)
     rest = np.setdiff1d(np.arange(n), uniform)
     wrong = candidates.p_judge_wrong
@@ -249,7 +331,8 @@ def pending_gain(
 
 
 def standings(rounds: list[dict], config: BanditConfig | None = None) -> pd.DataFrame:
-    """One row per arm: pulls, gain over random with its interval, and which arm leads now."""
+    """One row per arm: pulls, gain over random with its interval, which arm leads now, and
+    whether the arm is still explored (an arm proven worse than random is not)."""
     bandit = bandit_from_rounds(rounds, config)
     lead = bandit.leader().arm
     rows = [
@@ -260,6 +343,7 @@ def standings(rounds: list[dict], config: BanditConfig | None = None) -> pd.Data
             "low": e.low,
             "high": e.high,
             "leading": e.arm == lead,
+            "explored": e.arm == lead or not bandit.proven_worse(e),
         }
         for e in bandit.estimates()
     ]

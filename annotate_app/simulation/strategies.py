@@ -308,7 +308,9 @@ class Replay:
                 chosen, _, _ = select_batch(candidates, strategy, k, seed * 1000 + round_no)
             else:
                 arm = bandit.draw(rng).arm
-                chosen, uniform = auto_batch(candidates, k, arm, bandit.config.random_share, rng)
+                chosen, uniform = auto_batch(  # random's own seed: a paired comparison
+                    candidates, k, arm, bandit.config.random_share, rng, seed * 1000 + round_no
+                )
                 if previous is not None:  # the last batch's gain, on a sample neither model chose
                     ev = open_rows[uniform]
                     bandit.rounds[-2].gain = gain(
