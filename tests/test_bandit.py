@@ -218,6 +218,7 @@ def test_an_arm_proven_worse_stops_being_drawn() -> None:
     ]
     table = standings(rounds).set_index("strategy")
     assert not table.loc["entropy", "explored"] and table.loc["bald", "explored"]
+    assert leader_line(table.reset_index()).endswith("proven worse than random: entropy")
     # without elimination the same arm keeps its share
     kept, _ = _play(truth, rounds=200, seed=1, config=BanditConfig(arms=ARMS, eliminate=False))
     assert kept.probabilities()["entropy"] > 0

@@ -364,18 +364,21 @@ def project_standings(store) -> pd.DataFrame | None:
 
 
 def leader_line(table: pd.DataFrame) -> str:
-    """One sentence: which strategy `auto` follows now, and the evidence for it."""
+    """One sentence: which strategy `auto` follows now, and the evidence for it; and which
+    strategies it no longer tries, being proven worse than random."""
     measured = int(table["measured_rounds"].iloc[0])
     lead = table[table["leading"]].iloc[0]
+    dropped = table.loc[~table["explored"].astype(bool), "strategy"].tolist()
+    tail = f"; no longer tried, proven worse than random: {', '.join(dropped)}" if dropped else ""
     if lead["strategy"] == BASELINE:
         return (
             f"auto follows random: no strategy beats it yet ({measured} measured batches; "
             "a strategy leads once the 95% interval of its gain over random, corrected for the "
-            "number of strategies compared, is above zero)"
+            f"number of strategies compared, is above zero){tail}"
         )
     return (
         f"auto follows {lead['strategy']}: {lead['gain vs random']:+.4f} log-likelihood per "
         f"batch over random (95% interval, corrected for the strategies compared, "
         f"{lead['low']:+.4f} to {lead['high']:+.4f}), "
-        f"{measured} measured batches"
+        f"{measured} measured batches{tail}"
     )
