@@ -17,6 +17,7 @@ import re
 import threading
 import weakref
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal, get_args
 
@@ -25,6 +26,7 @@ from annotate_app.annotation.assignment import ASPECTS, Assignment
 from annotate_app.annotation.dispatcher import LeaseLost
 from annotate_app.settings import ProjectSettings
 from annotate_app.store import Store
+from annotate_app.store.client_answers import PageAnswer
 from annotate_app.store.flags import FLAG_REASONS
 
 AnswerKind = Literal["label", "skip", "undo", "flag"]
@@ -149,12 +151,18 @@ def parse(item: Any) -> Answer:
 
 
 def record(
-    store: Store, annotator: str, items: list[Any], settings: ProjectSettings | None = None
+    store: Store,
+    annotator: str,
+    items: list[Any],
+    settings: ProjectSettings | None = None,
+    top_up: Callable[[], object] | None = None,
 ) -> list[Ack]:
-    """Record every new answer in the outbox, in order; one acknowledgement per item."""
+    """Record every new answer in the outbox, in order; one acknowledgement per item. Labels and
+    skips go in one commit (``assignment.record_outbox``), together with the leases ``top_up``
+    hands out; an undo commits the answers before it first, then itself."""
     settings = settings or ProjectSettings.load(store)
     with _ANNOTATOR_LOCKS[annotator]:
-        return _record_all(store, annotator, items, settings)
+        return _record_all(store, annotator, items, settings, top_up)
 
 
 def _recorded(store: Store, annotator: str) -> dict[str, int | None]:
@@ -168,45 +176,107 @@ def _recorded(store: Store, annotator: str) -> dict[str, int | None]:
 
 
 def _record_all(
-    store: Store, annotator: str, items: list[Any], settings: ProjectSettings
+    store: Store,
+    annotator: str,
+    items: list[Any],
+    settings: ProjectSettings,
+    top_up: Callable[[], object] | None,
 ) -> list[Ack]:
     recorded = _recorded(store, annotator)
-    acks = []
+    acks: dict[str, Ack] = {}
+    order: list[str] = []
+    seen: set[str] = set()
+    batch: list[PageAnswer] = []
     for item in items[:MAX_BATCH]:
         cid = item.get("cid") if isinstance(item, dict) else None
         if not isinstance(cid, str) or not CLIENT_ID.match(cid):
             continue  # nothing to acknowledge it by; the page only sends ids it made
-        if cid in recorded:
-            acks.append(Ack(cid, "saved", recorded[cid]))
+        order.append(cid)  # an id sent twice is acknowledged twice, recorded once
+        if cid in seen:
             continue
-        ack = _record_one(store, annotator, item, settings, recorded)
-        if ack.status == "saved":
-            recorded[cid] = ack.event
-        acks.append(ack)
-    return acks
+        seen.add(cid)
+        if cid in recorded:
+            acks[cid] = Ack(cid, "saved", recorded[cid])
+            continue
+        try:
+            answer = parse(item)
+            if answer.kind == "undo":
+                acks.update(_commit(store, annotator, batch, settings, recorded, None))
+                batch = []
+                acks[cid] = _undo(store, annotator, answer, settings, recorded)
+                continue
+            if answer.kind == "flag":
+                store.flag_pair(answer.pair_id, annotator, answer.reason or "", answer.note)
+            batch.append(_stored(answer))
+        except (BadAnswer, LeaseLost) as exc:
+            acks[cid] = _unless_recorded(store, Ack(cid, "refused", message=str(exc)))
+        except Exception as exc:  # noqa: BLE001 - the page keeps the answer and sends it again
+            acks[cid] = _unless_recorded(store, Ack(cid, "failed", message=f"not saved yet: {exc}"))
+    acks.update(_commit(store, annotator, batch, settings, recorded, top_up))
+    return [acks[cid] for cid in order]
 
 
-def _record_one(
-    store: Store,
-    annotator: str,
-    item: dict,
-    settings: ProjectSettings,
-    recorded: dict[str, int | None],
-) -> Ack:
-    cid = item["cid"]
-    try:
-        answer = parse(item)
-        return _write(store, annotator, answer, settings, recorded)
-    except (BadAnswer, LeaseLost) as exc:
-        refusal = Ack(cid, "refused", message=str(exc))
-    except Exception as exc:  # noqa: BLE001 - the page keeps the answer and sends it again
-        refusal = Ack(cid, "failed", message=f"not saved yet: {exc}")
-    # Another tab of the same annotator, or another Store on the file, may have recorded this id.
-    again = store.events_for_client_ids([cid])
+def _unless_recorded(store: Store, refusal: Ack) -> Ack:
+    """Another tab of the same annotator, or another Store on the file, may have recorded it."""
+    again = store.events_for_client_ids([refusal.client_id])
+    cid = refusal.client_id
     return Ack(cid, "saved", again[cid]) if cid in again else refusal
 
 
-def _write(
+def _stored(answer: Answer) -> PageAnswer:
+    """A label, skip or flag's skip as stored: choices about the pair's own A/B."""
+    side = Assignment.answering(answer.pair_id, answer.left_side).left_side
+    if answer.kind != "label":
+        return PageAnswer(answer.client_id, answer.pair_id, "skip", side)
+    aspects = {k: queue.stored_choice(v, side) for k, v in (answer.aspects or {}).items()}
+    return PageAnswer(
+        answer.client_id,
+        answer.pair_id,
+        "label",
+        side,
+        choice=None
+        if answer.shown_choice is None
+        else queue.stored_choice(answer.shown_choice, side),
+        both_bad=answer.both_bad,
+        rationale=answer.rationale,
+        aspects=aspects or None,
+        latency_ms=max(0, answer.latency_ms) if answer.latency_ms is not None else 0,
+    )
+
+
+def _commit(
+    store: Store,
+    annotator: str,
+    batch: list[PageAnswer],
+    settings: ProjectSettings,
+    recorded: dict[str, int | None],
+    top_up: Callable[[], object] | None,
+) -> dict[str, Ack]:
+    """One commit for the batch; the acknowledgement of each of its answers."""
+    if not batch:
+        return {}
+    try:
+        results = queue.record_outbox(store, annotator, batch, settings, top_up)
+    except Exception as exc:  # noqa: BLE001 - the page keeps the answers and sends them again
+        again = store.events_for_client_ids([a.client_id for a in batch])
+        return {
+            a.client_id: Ack(a.client_id, "saved", again[a.client_id])
+            if a.client_id in again
+            else Ack(a.client_id, "failed", message=f"not saved yet: {exc}")
+            for a in batch
+        }
+    acks = {}
+    for answer, result in zip(batch, results, strict=True):
+        cid = answer.client_id
+        if isinstance(result, LeaseLost):
+            acks[cid] = _unless_recorded(store, Ack(cid, "refused", message=str(result)))
+        else:
+            recorded[cid] = result
+            acks[cid] = Ack(cid, "saved", result)
+    return acks
+
+
+def _undo(
     store: Store,
     annotator: str,
     answer: Answer,
@@ -214,33 +284,11 @@ def _write(
     recorded: dict[str, int | None],
 ) -> Ack:
     cid = answer.client_id
-    if answer.kind == "undo":
-        target = recorded.get(answer.undoes or "")
-        if target is None:
-            raise BadAnswer("the answer to take back was never recorded")
-        undone = queue.undo_answer(store, annotator, target, settings, client_id=cid)
-        if undone is None:
-            raise BadAnswer("that answer was taken back already")
-        return Ack(cid, "saved", pair_back=undone.pair_id if undone.back else None)
-    shown = Assignment.answering(answer.pair_id, answer.left_side)
-    if answer.kind == "label":
-        aspects = {
-            k: queue.stored_choice(v, shown.left_side) for k, v in (answer.aspects or {}).items()
-        }
-        event = queue.submit(
-            store,
-            annotator,
-            shown,
-            shown_choice=answer.shown_choice,
-            both_bad=answer.both_bad,
-            rationale=answer.rationale,
-            aspects=aspects or None,
-            settings=settings,
-            latency_ms=answer.latency_ms,
-            client_id=cid,
-        )
-        return Ack(cid, "saved", event)
-    if answer.kind == "flag":
-        store.flag_pair(answer.pair_id, annotator, answer.reason or "", answer.note)
-    event = queue.skip(store, annotator, shown, settings, client_id=cid)
-    return Ack(cid, "saved", event)
+    target = recorded.get(answer.undoes or "")
+    if target is None:
+        raise BadAnswer("the answer to take back was never recorded")
+    undone = queue.undo_answer(store, annotator, target, settings, client_id=cid)
+    if undone is None:
+        raise BadAnswer("that answer was taken back already")
+    recorded[cid] = None
+    return Ack(cid, "saved", pair_back=undone.pair_id if undone.back else None)

@@ -18,10 +18,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from annotate_app.annotation import dispatcher
-from annotate_app.annotation.dispatcher import Dispatcher
+from annotate_app.annotation.dispatcher import Dispatcher, LeaseLost
 from annotate_app.labels.scale import CHOICE_VALUES, stored_choice
 from annotate_app.settings import ProjectSettings
 from annotate_app.store import Store
+from annotate_app.store.client_answers import PageAnswer
 
 ASPECTS = ("helpfulness", "harmlessness", "honesty")
 
@@ -128,6 +129,14 @@ def held_pairs(
     return held
 
 
+def upcoming_pairs(
+    store: Store, annotator: str, settings: ProjectSettings, n: int, now: dt.datetime | None = None
+) -> list[str]:
+    """The queue pairs this annotator would get next after the ones they hold (gold draws aside),
+    leasing nothing."""
+    return _dispatcher(store, settings).upcoming(annotator, settings.overlap_k, now or _now(), n)
+
+
 def next_assignment(
     store: Store,
     annotator: str,
@@ -198,6 +207,54 @@ def _answer(
         raise
     d.answered(annotator, assignment.pair_id, kind)
     return event
+
+
+def record_outbox(
+    store: Store,
+    annotator: str,
+    answers: list[PageAnswer],
+    settings: ProjectSettings,
+    top_up: Callable[[], object] | None = None,
+) -> list[int | LeaseLost]:
+    """Record labels and skips from the label page in one commit: per answer its event id, or the
+    ``LeaseLost`` that refused it (nothing written for it).
+
+    Each pair is claimed and marked answered in memory first, then ``top_up`` refills the
+    annotator's buffer (so the leases it hands out are known), and the answers, their page ids and
+    every pending lease are committed together: one commit per outbox instead of one per answer
+    and another per lease batch. A failed commit puts every claimed pair back as it was, and
+    raises; nothing is acknowledged before its commit.
+    """
+    d = _dispatcher(store, settings)
+    now = _now()
+    results: list[int | LeaseLost | None] = []
+    taken: list[tuple[PageAnswer, Any]] = []  # the answer and the lease it ended (None: a claim)
+    for answer in answers:
+        try:
+            temporary = d.claim_for_answer(
+                annotator, answer.pair_id, answer.left_side, settings.overlap_k, now
+            )
+        except LeaseLost as exc:
+            results.append(exc)
+            continue
+        lease = d.answered(annotator, answer.pair_id, answer.kind)
+        taken.append((answer, None if temporary else lease))
+        results.append(None)
+    if not taken:
+        return [r for r in results if r is not None]
+    try:
+        if top_up is not None:
+            top_up()
+        with d.writing_leases() as leases:
+            events = store.record_answers(
+                annotator, [a for a, _ in taken], leases.rows, leases.replacing
+            )
+    except BaseException:
+        for answer, lease in reversed(taken):
+            d.unanswered(annotator, answer.pair_id, answer.kind, lease)
+        raise
+    recorded = iter(events)
+    return [next(recorded) if r is None else r for r in results]
 
 
 def submit(

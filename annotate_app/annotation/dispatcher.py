@@ -14,10 +14,16 @@ others' queue scans (p95 about 1 s with 8 annotators). Here the lock guards only
   write them, and are exact.
 
 Every answer is written to DuckDB before the caller sees it. Leases are too, except in the app,
-which calls ``write_behind(store)``: there a lease is written in a batch by the app's service thread
-within a fraction of a second (a commit costs 5-15 ms here, and a lease is on the path from one answer to the next
-pair). A crash can lose only the leases of that last moment, and the next process cuts the previous
-process's leases to a short grace time anyway. The next process loads the same state.
+which calls ``write_behind(store)``: there a lease is written in a batch within a fraction of a
+second, either in the commit of the next outbox of answers (``writing_leases``; one commit instead
+of two) or by the app's service thread (``flush``). A crash can lose only the leases of that last
+moment, and the next process cuts the previous process's leases to a short grace time anyway.
+
+A lease row is not deleted when its pair is answered: a lease on a pair the annotator answered holds
+nothing (the loader ignores it), and a delete per answer would cost as much as the answer's own
+insert. Rows are deleted once expired (``prune``), and replaced when a pair is leased again to the
+same annotator (an undo); the dispatcher knows which rows the file holds, so a new lease is a plain
+insert. The next process loads the same state.
 """
 
 from __future__ import annotations
@@ -26,6 +32,8 @@ import datetime as dt
 import threading
 import time
 import weakref
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from annotate_app.store import Store
@@ -39,6 +47,15 @@ class LeaseLost(Exception):
 class _Lease:
     side: str
     expires_at: dt.datetime
+
+
+@dataclass(frozen=True)
+class LeaseWrite:
+    """Leases to write in one commit: (pair, annotator, left side, expires at) rows, and the keys
+    among them whose old rows must be deleted first."""
+
+    rows: list[tuple[str, str, str, dt.datetime]]
+    replacing: list[tuple[str, str]]
 
 
 @dataclass
@@ -69,6 +86,9 @@ class Dispatcher:
         self._floor: dict[int, int] = {}  # overlap -> every queue pair before it is full
         self._full_count: dict[int, int] = {}  # overlap -> queue pairs with that many labels
         self._pending: dict[tuple[str, str], _Lease] = {}  # leases not yet in DuckDB
+        # (pair, annotator) -> expiry of the lease row DuckDB holds for it (changed under _flush_lock)
+        self._rows: dict[tuple[str, str], dt.datetime] = {}
+        self._pruned_at = time.monotonic()
         self._flush_lock = threading.Lock()
         self._load_answers()
         self._reload_order()
@@ -83,6 +103,9 @@ class Dispatcher:
                 self._labeled_at.setdefault(annotator, {})[pair] = made_at
         rows = sorted(self.store.lease_rows(), key=lambda row: row[3])
         for pair, annotator, side, expires_at in rows:
+            self._rows[(pair, annotator)] = expires_at
+            if pair in self._done.get(annotator, ()):
+                continue  # the lease of an answered pair; its row waits for ``prune``
             self._leases.setdefault(pair, {})[annotator] = _Lease(side, expires_at)
             self._holding.setdefault(annotator, []).append(pair)
 
@@ -152,6 +175,24 @@ class Dispatcher:
             # Held gold pairs sit outside the queue; they are on the annotator's screen all the same.
             gold = sum(1 for pair, _ in self._held_all(annotator, now) if pair not in index)
             return len(index) - self._full(overlap) - len(closed) + gold
+
+    def upcoming(self, annotator: str, overlap: int, now: dt.datetime, n: int) -> list[str]:
+        """The queue pairs this annotator would be handed next (up to ``n``), reserving nothing:
+        the label page fetches their texts ahead, together."""
+        with self._lock:
+            done = self._done.get(annotator, set())
+            queue = self._order.queue
+            found: list[str] = []
+            for pair in queue[self._floor.get(overlap, 0) :]:
+                if len(found) >= n:
+                    break
+                if (
+                    pair not in done
+                    and self._taken(pair, annotator, now) < overlap
+                    and not self._holds(annotator, pair, now)
+                ):
+                    found.append(pair)
+            return found
 
     def label_counts(self, annotator: str, since: dt.datetime) -> tuple[int, int]:
         """(labels made since ``since``, labels in total) of this annotator's still in force."""
@@ -262,8 +303,9 @@ class Dispatcher:
                 return True
             return False
 
-    def answered(self, annotator: str, pair: str, kind: str) -> None:
-        """After the answer (label or skip) is committed."""
+    def answered(self, annotator: str, pair: str, kind: str) -> _Lease | None:
+        """When the answer (label or skip) is committed, or just before, in the same call as its
+        commit (``unanswered`` takes it back if the commit fails). Returns the lease it ends."""
         with self._lock:
             self._done.setdefault(annotator, set()).add(pair)
             if kind == "label":
@@ -272,7 +314,26 @@ class Dispatcher:
                 who.add(annotator)
                 self._labels_changed(pair, before, len(who))
                 self._labeled_at.setdefault(annotator, {})[pair] = dt.datetime.now()
-            self._leases.get(pair, {}).pop(annotator, None)
+            return self._leases.get(pair, {}).pop(annotator, None)
+
+    def unanswered(self, annotator: str, pair: str, kind: str, lease: _Lease | None) -> None:
+        """The commit of an answer marked ``answered`` failed: the pair is as before, back first
+        on the annotator's screen while the lease lasts."""
+        with self._lock:
+            self._done.get(annotator, set()).discard(pair)
+            if kind == "label":
+                who = self._labeled.get(pair, set())
+                before = len(who)
+                who.discard(annotator)
+                self._labels_changed(pair, before, len(who))
+                self._labeled_at.get(annotator, {}).pop(pair, None)
+            index = self._order.index.get(pair)
+            if index is not None:
+                for k, floor in self._floor.items():
+                    self._floor[k] = min(floor, index)
+            if lease is not None:
+                self._leases.setdefault(pair, {})[annotator] = lease
+                self._hold(annotator, pair, first=True)
 
     def release(self, annotator: str, pair: str) -> None:
         """The answer failed: the pair is no longer reserved for this annotator."""
@@ -318,26 +379,44 @@ class Dispatcher:
         if not self.behind:
             self.flush()
 
-    def flush(self) -> None:
-        """Write pending leases now. A lease whose pair was answered meanwhile is removed again
-        after the write, so its row never outlives the answer."""
+    @contextmanager
+    def writing_leases(self) -> Iterator[LeaseWrite]:
+        """The pending leases, for a commit made inside the block: they count as in DuckDB when
+        the block ends, and are pending again when it raises. Writers of lease rows take turns, so
+        the dispatcher's record of which rows exist stays exact."""
         with self._flush_lock:
             with self._lock:
                 batch, self._pending = self._pending, {}
-            if not batch:
-                return
+            write = LeaseWrite(
+                [(p, a, lease.side, lease.expires_at) for (p, a), lease in batch.items()],
+                [key for key in batch if key in self._rows],
+            )
             try:
-                self.store.put_leases(
-                    [(p, a, lease.side, lease.expires_at) for (p, a), lease in batch.items()]
-                )
+                yield write
             except BaseException:
                 with self._lock:
                     self._pending = {**batch, **self._pending}
                 raise
-            with self._lock:
-                stale = [(p, a) for p, a in batch if p in self._done.get(a, ())]
-            if stale:
-                self.store.delete_leases(stale)
+            self._rows.update({key: lease.expires_at for key, lease in batch.items()})
+
+    def flush(self) -> None:
+        """Write pending leases now."""
+        with self.writing_leases() as write:
+            if write.rows:
+                self.store.write_leases(write.rows, write.replacing)
+
+    def prune(self, every_s: float = 60.0) -> None:
+        """Delete lease rows that expired (answered pairs' among them), at most every ``every_s``."""
+        if time.monotonic() - self._pruned_at < every_s:
+            return
+        with self._flush_lock:
+            self._pruned_at = time.monotonic()
+            now = dt.datetime.now()
+            ended = [key for key, expires_at in self._rows.items() if expires_at <= now]
+            if ended:
+                self.store.delete_leases(ended)
+                for key in ended:
+                    del self._rows[key]
 
 
 _REGISTRY: weakref.WeakKeyDictionary[Store, Dispatcher] = weakref.WeakKeyDictionary()
@@ -374,10 +453,11 @@ def flush(store: Store) -> None:
 
 
 def maintain(store: Store) -> None:
-    """The app's service thread, a few times a second: write pending leases, and reload the queue
-    order when it is stale."""
+    """The app's service thread, a few times a second: write pending leases, reload the queue
+    order when it is stale, and now and then delete expired lease rows."""
     with _REGISTRY_LOCK:
         found = _REGISTRY.get(store)
     if found is not None:
         found.flush()
         found.reload_if_stale()
+        found.prune()

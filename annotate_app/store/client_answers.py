@@ -2,7 +2,40 @@
 
 from __future__ import annotations
 
+import json
+from dataclasses import dataclass
+from typing import Literal
+
+from annotate_app.store.assignment import LeaseRow, insert_leases
 from annotate_app.store.base import StoreBase, first_row
+
+
+@dataclass(frozen=True)
+class PageAnswer:
+    """One human label or skip from the label page, as stored (choice about the pair's own A/B)."""
+
+    client_id: str
+    pair_id: str
+    kind: Literal["label", "skip"]
+    left_side: str
+    choice: int | None = None
+    both_bad: bool = False
+    rationale: str | None = None
+    aspects: dict | None = None
+    latency_ms: int | None = None
+
+
+# Set-wise, so an outbox of any size is two statements; RETURNING names each event's pair.
+_INSERT_EVENTS = (
+    "INSERT INTO label_events (pair_id, annotator, source, kind, choice, both_bad, left_side, "
+    "rationale, aspects, latency_ms) SELECT unnest(?::VARCHAR[]), ?, 'human', unnest(?::VARCHAR[]), "
+    "unnest(?::SMALLINT[]), unnest(?::BOOLEAN[]), unnest(?::VARCHAR[]), unnest(?::VARCHAR[]), "
+    "unnest(?::JSON[]), unnest(?::INTEGER[]) RETURNING id, pair_id"
+)
+_INSERT_CLIENT_IDS = (
+    "INSERT INTO label_client_ids (client_id, event_id, annotator) "
+    "SELECT unnest(?::VARCHAR[]), unnest(?::BIGINT[]), ?"
+)
 
 
 class ClientAnswerStore(StoreBase):
@@ -17,6 +50,42 @@ class ClientAnswerStore(StoreBase):
                 [client_ids],
             ).fetchall()
         return {str(cid): int(event) for cid, event in rows}
+
+    def record_answers(
+        self,
+        annotator: str,
+        answers: list[PageAnswer],
+        leases: list[LeaseRow] | None = None,
+        replacing: list[tuple[str, str]] | None = None,
+    ) -> list[int]:
+        """One commit for a whole outbox: every answer's event and its page id (a page id seen
+        before fails the whole commit), and the leases handed out meanwhile (``insert_leases``).
+        Returns the event ids in the answers' order. The answers must name distinct pairs."""
+        if not answers:
+            return []
+        pairs = [a.pair_id for a in answers]
+        if len(set(pairs)) != len(pairs):
+            raise ValueError("one outbox commit takes one answer per pair")
+        with self.transaction() as cur:
+            rows = cur.execute(
+                _INSERT_EVENTS,
+                [
+                    pairs,
+                    annotator,
+                    [a.kind for a in answers],
+                    [a.choice for a in answers],
+                    [a.both_bad for a in answers],
+                    [a.left_side for a in answers],
+                    [a.rationale or None for a in answers],
+                    [json.dumps(a.aspects) if a.aspects else None for a in answers],
+                    [a.latency_ms for a in answers],
+                ],
+            ).fetchall()
+            event_of = {str(pair): int(event) for event, pair in rows}
+            events = [event_of[pair] for pair in pairs]
+            cur.execute(_INSERT_CLIENT_IDS, [[a.client_id for a in answers], events, annotator])
+            insert_leases(cur, leases or [], replacing)
+        return events
 
     def client_ids_of(self, annotator: str) -> dict[str, int]:
         """Every page id this annotator's answers were recorded under, with its event."""

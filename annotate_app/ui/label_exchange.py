@@ -29,6 +29,9 @@ BUFFER_PAIRS = 5  # pairs leased to the annotator and already in their browser
 # Earlier turns longer than this start collapsed; shorter ones are shown, as the last turn needs them.
 COLLAPSE_HISTORY_CHARS = 1500
 RENDER_CACHE_PAIRS = 4096
+# A pair whose text is not held yet is fetched with the annotator's next ones: one query for 16
+# pairs costs about as much as one for a single pair (``Store.shown_pairs``).
+FETCH_AHEAD_PAIRS = 16
 MAX_HAVE = 1000  # pair ids a page may say it holds (it keeps about 60)
 ADMIN_HINT = (
     "To give annotators more work: import more data on the Data page, raise overlap k in Project "
@@ -64,8 +67,13 @@ class SyncRequest:
 def exchange(
     store: Store, who: Account, settings: ProjectSettings, sent: SyncRequest
 ) -> dict[str, Any]:
-    """Record the page's outbox, top up its buffer, and return the page's new data."""
-    acks = answers.record(store, who.name, sent.outbox, settings) if sent.outbox else []
+    """Record the page's outbox, top up its buffer, and return the page's new data. The buffer is
+    topped up before the answers' commit, so the new leases go in that same commit."""
+
+    def top_up() -> None:
+        queue.held_pairs(store, who.name, settings, BUFFER_PAIRS)
+
+    acks = answers.record(store, who.name, sent.outbox, settings, top_up) if sent.outbox else []
     return page_data(store, who, settings, sent.have, sent.seq, [a.as_dict() for a in acks])
 
 
@@ -79,6 +87,7 @@ def page_data(
 ) -> dict[str, Any]:
     """The buffer (text only for pairs not in ``have``), progress, and the acknowledgements."""
     held = queue.held_pairs(store, who.name, settings, BUFFER_PAIRS)
+    _fetch_texts(store, who.name, settings, [p for p, _ in held if p not in have])
     done = queue.progress(store, who.name, settings)
     return {
         "seq": seq,
@@ -91,8 +100,30 @@ def page_data(
     }
 
 
-_cache: OrderedDict[tuple[str, str], dict[str, Any]] = OrderedDict()
+_cache: OrderedDict[tuple[str, str], dict[str, Any]] = OrderedDict()  # rendered pairs
+_texts: OrderedDict[tuple[str, str], tuple[list[dict], str, str]] = OrderedDict()  # fetched ahead
 _cache_lock = threading.Lock()
+
+
+def _fetch_texts(
+    store: Store, annotator: str, settings: ProjectSettings, needed: list[str]
+) -> None:
+    """Fetch the texts of the pairs about to be rendered that are neither rendered nor fetched,
+    together with the annotator's next pairs, in one query."""
+    db = str(store.paths.db)
+    with _cache_lock:
+        missing = [p for p in needed if (db, p) not in _cache and (db, p) not in _texts]
+    if not missing:
+        return
+    ahead = queue.upcoming_pairs(store, annotator, settings, FETCH_AHEAD_PAIRS)
+    with _cache_lock:
+        wanted = missing + [p for p in ahead if (db, p) not in _cache and p not in missing]
+    fetched = store.shown_pairs(wanted[: len(missing) + FETCH_AHEAD_PAIRS])
+    with _cache_lock:
+        for pair, texts in fetched.items():
+            _texts[(db, pair)] = texts
+        while len(_texts) > RENDER_CACHE_PAIRS:
+            _texts.popitem(last=False)
 
 
 def rendered_pair(store: Store, pair_id: str) -> dict[str, Any]:
@@ -104,7 +135,8 @@ def rendered_pair(store: Store, pair_id: str) -> dict[str, Any]:
         if found is not None:
             _cache.move_to_end(key)
             return found
-    turns, text_a, text_b = store.shown_pair(pair_id)
+        texts = _texts.pop(key, None)
+    turns, text_a, text_b = texts if texts is not None else store.shown_pair(pair_id)
     earlier = sum(len(str(t.get("content", ""))) for t in turns[:-1])
     shaped = {
         "turns": [
