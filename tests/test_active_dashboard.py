@@ -43,3 +43,4 @@ def test_dashboard_shows_the_auto_leader(project_paths, monkeypatch) -> None:
     table = tables[0]
     assert set(table["strategy"]) == set(arms)
     assert table.loc[table["leading"], "strategy"].tolist() == ["bald"]
+    assert table["explored"].all()  # the other strategies never chose a batch: none proven worse
