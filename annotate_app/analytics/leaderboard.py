@@ -56,7 +56,8 @@ class Leaderboard:
         out = []
         for r in self.ratings.itertuples():
             if r.few_battles:
-                out.append(f"{r.model} has only {r.battles} battles: its rating is provisional")
+                battles = "1 battle" if r.battles == 1 else f"{r.battles} battles"
+                out.append(f"{r.model} has only {battles}: its rating is provisional")
             if r.unranked:
                 out.append(
                     f"{r.model}: its 95% interval ({r.ci_low:.0f} to {r.ci_high:.0f}) overlaps "
