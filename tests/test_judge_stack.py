@@ -139,10 +139,13 @@ STACK = JudgeStackConfig(min_pairs=10, folds=3)
 
 
 def _train_config():
-    from annotate_app.reward.config import HeadConfig, TrainConfig
+    from annotate_app.reward.config import HeadChoiceConfig, HeadConfig, TrainConfig
 
     return TrainConfig(
-        head=HeadConfig(members=3, hidden=8, min_steps=40, max_steps=40), min_heldout=3
+        head=HeadConfig(members=3, hidden=8, min_steps=40, max_steps=40),
+        # the same folds as the stack's: the stack fits on the chosen head's cross-fitted logits
+        head_choice=HeadChoiceConfig(folds=3, min_labels=10),
+        min_heldout=3,
     )
 
 
@@ -197,6 +200,12 @@ def test_train_job_fits_saves_measures_and_applies_the_stack(project) -> None:
     from annotate_app.active.select import ActiveConfig
     from annotate_app.analytics.dashboard import reward_model_accuracy
     from annotate_app.jobs import JobRunner
+    from annotate_app.reward.config import (
+        HEAD_VARIANTS,
+        describe_head,
+        head_variant,
+        read_version_config,
+    )
     from annotate_app.reward.encoder import cached_vectors, response_text, text_key
     from annotate_app.reward.head import BTEnsemble
     from annotate_app.reward.jobs import start_selection, start_training
@@ -216,10 +225,24 @@ def test_train_job_fits_saves_measures_and_applies_the_stack(project) -> None:
     assert model["heldout_accuracy"] is not None
     assert "heldout_accuracy_with_judge" not in model["metrics"]
     assert not (Path(model["path"]) / STACK_FILE).exists()
-    assert lone[0] in set(store.pair_scores(model["id"])["pair_id"])
+    scores = store.pair_scores(model["id"]).set_index("pair_id")
+    assert lone[0] in scores.index
+    # with no stack, the head's own score is the app's score
+    np.testing.assert_array_equal(scores["head_p_a"], scores["p_a"])
     shown = reward_model_accuracy(store.model_versions_frame())
     assert shown["heldout_accuracy"] == pytest.approx(model["heldout_accuracy"])
     assert shown["heldout_accuracy_with_judge"] is None
+
+    # the head was chosen by CV on the training labels: recorded, saved as the version's head
+    # (the export and a selection read it from there), and shown beside the accuracy
+    choice = model["metrics"]["head_choice"]
+    assert choice["n"] == model["metrics"]["n_train"] and choice["folds"] == 3
+    assert set(choice["cv"]) == set(HEAD_VARIANTS)
+    used = head_variant(_train_config().head, choice["variant"])
+    assert read_version_config(Path(model["path"])).head == used
+    assert BTEnsemble.load(Path(model["path"])).config == used
+    assert choice["head"] == describe_head(used)
+    assert shown["head"] == choice["head"] and shown["head_reason"] == choice["reason"]
 
     # a judge right 90% of the time on every labeled pair and on four pairs nobody labeled
     judged_only = unlabeled[:4]
@@ -271,6 +294,14 @@ def test_train_job_fits_saves_measures_and_applies_the_stack(project) -> None:
     np.testing.assert_allclose(
         scores.loc[frame["pair_id"], "uncertainty"].to_numpy(), expected.std(0), atol=1e-5
     )
+    # beside it, the head's own: what routing weighs against the judge
+    np.testing.assert_allclose(
+        scores.loc[frame["pair_id"], "head_p_a"].to_numpy(), members.mean(0), atol=1e-5
+    )
+    np.testing.assert_allclose(
+        scores.loc[frame["pair_id"], "head_uncertainty"].to_numpy(), members.std(0), atol=1e-5
+    )
+    assert not np.allclose(members.mean(0), expected.mean(0), atol=1e-3)
 
     # a selection with the same version applies the same saved stack
     runner.wait(start_selection(store, runner, active))
@@ -302,6 +333,7 @@ def test_dashboard_shows_the_with_judge_figure_of_the_active_version(
         "heldout_accuracy_with_judge": 0.84,
         "n_heldout_with_verdict": 7,
         "judge_stack": {"used": False},
+        "head_choice": {"head": "linear, weight decay 10", "reason": "CV log-loss 0.66 vs 0.67"},
     }
     with Store(project_paths) as store:
         for i, extra in enumerate(({}, metrics)):
@@ -335,3 +367,108 @@ def test_dashboard_shows_the_with_judge_figure_of_the_active_version(
     assert tiles["Held-out accuracy with the judge's verdicts"] == "84.0%"
     shown = next(m for m in at.metric if m.label.startswith("Held-out accuracy with"))
     assert "Not used for scores" in shown.help
+    # the head the active version uses, beside its accuracy, from the same function
+    assert "Head: linear, weight decay 10" in [c.value for c in at.caption]
+    alone = next(m for m in at.metric if m.label == "Held-out accuracy (active model)")
+    assert "CV log-loss 0.66 vs 0.67" in alone.help
+
+
+# ---- routing reads the head's own score ----------------------------------------------------------
+
+
+def test_a_judge_contradicting_a_confident_head_is_escalated_though_the_stack_agrees(
+    store, tmp_path
+) -> None:
+    """Three pairs a judge says A won (P .9). The app's score, stacked with that verdict, agrees
+    (P .93) on all three; the head alone is confidently against it on the first, unsure on the
+    second and agrees on the third. Only the first is escalated to a person."""
+    from annotate_app.ingest import import_file
+    from annotate_app.routing import plan as routing_plan
+    from annotate_app.routing.budget import BudgetConfig
+    from annotate_app.routing.policies import PolicyConfig
+
+    path = tmp_path / "pairs.jsonl"
+    path.write_text(
+        "".join(
+            json.dumps(
+                {"prompt": f"question {i}", "response_a": f"yes {i}", "response_b": f"no {i}"}
+            )
+            + "\n"
+            for i in range(3)
+        ),
+        encoding="utf-8",
+    )
+    import_file(store, path)
+    ids = store.pairs_frame()["pair_id"].tolist()
+    store.add_judge_verdicts(
+        pd.DataFrame(
+            {
+                "pair_id": ids,
+                "judge_id": "jj",
+                "choice": 1,
+                "p_a": 0.9,
+                "rationale": None,
+                "latency_ms": 0,
+                "metadata": json.dumps({"consistent": True}),
+            }
+        )
+    )
+    pd.DataFrame(
+        {
+            "pair_id": ids,
+            "p_a": 0.93,
+            "uncertainty": 0.02,
+            "acquisition": np.nan,
+            "head_p_a": [0.10, 0.55, 0.93],
+            "head_uncertainty": 0.02,
+        }
+    ).to_parquet(tmp_path / "scores.parquet")
+    store.save_model_version(
+        {
+            "id": "v1",
+            "mode": "head",
+            "encoder": "minilm",
+            "path": str(tmp_path / "v1"),
+            "n_labels": 50,
+            "train_seconds": 1.0,
+        },
+        embeddings=None,
+        scores=tmp_path / "scores.parquet",
+        priorities=None,
+        strategy="random",
+        acquisition_policies=["random"],
+    )
+    config = routing_plan.RoutingConfig(
+        policy=PolicyConfig(name="all-ai"), budget=BudgetConfig(human_budget=0.5)
+    )
+    plan = routing_plan.preview(store, config)
+    assert plan.n_escalated == 1
+    routing_plan.apply(store, plan)
+    queue = store.route_list(route="human")
+    assert queue["pair_id"].tolist() == [ids[0]]
+    assert "contradicts confident reward model P(A)=0.10" in queue["reason"].iloc[0]
+
+
+def test_scores_written_before_the_heads_own_column_still_route(tmp_path) -> None:
+    """A project file from before ``head_p_a`` existed opens; its rows read the app's score as the
+    head's until the next training writes both."""
+    from annotate_app.store import Store
+    from annotate_app.store.db import connect, migrate
+
+    path = tmp_path / "old.duckdb"
+    con = connect(path)
+    migrate(con, upto="0013_prompt_tags")
+    con.execute(
+        "INSERT INTO model_versions (id, mode, path, active) VALUES ('v0', 'head', '/x', true)"
+    )
+    con.execute(
+        "INSERT INTO pair_scores (pair_id, model_version, p_a, uncertainty) "
+        "VALUES ('p1', 'v0', 0.8, 0.05)"
+    )
+    con.close()
+    with Store(path) as store:
+        old = store.pair_scores("v0")
+        assert old["p_a"].tolist() == [0.8] and old["head_p_a"].isna().all()
+        routed = store.active_pair_scores()
+        assert routed["head_p_a"].tolist() == [0.8]
+        assert routed["head_uncertainty"].tolist() == [0.05]

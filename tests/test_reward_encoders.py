@@ -6,12 +6,19 @@ from __future__ import annotations
 import importlib.metadata
 import os
 import time
+from dataclasses import replace
 
 import numpy as np
 import pytest
 import torch
 
-from annotate_app.reward.config import HeadConfig, TrainConfig, write_version_config
+from annotate_app.reward.config import (
+    HEAD_VARIANTS,
+    HeadConfig,
+    TrainConfig,
+    head_variant,
+    write_version_config,
+)
 from annotate_app.reward.encoder import (
     SMOLLM2_ENCODER,
     Encoder,
@@ -69,19 +76,20 @@ def test_a_config_read_from_a_gguf_counts_as_a_decoder():
     assert not is_decoder_config(BertConfig()) and resolve_pooling("auto", BertConfig()) == "mean"
 
 
-def test_linear_head_exports_and_scores_like_the_app(tmp_path):
+def _export_scores_like_the_app(encoder: Encoder, head_config: HeadConfig, folder) -> None:
+    """Fit ``head_config`` on ``encoder``'s vectors, export the version, and check that the
+    exported model's member rewards equal the app's."""
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
     from annotate_app.reward.model_folder import write_model_folder
 
-    encoder = Encoder(EncoderConfig(device="cpu"))
     texts = ["Human: hi\n\nAssistant: hello there", "Human: hi\n\nAssistant: go away", "x"]
     vectors = encoder.embed(texts)
-    head = BTEnsemble(LINEAR, encoder.dim).fit(vectors[:2], vectors[1:], np.array([1.0, 1.0]))
-    version = tmp_path / "version"
+    head = BTEnsemble(head_config, encoder.dim).fit(vectors[:2], vectors[1:], np.array([1.0, 1.0]))
+    version = folder / "version"
     head.save(version)
-    write_version_config(version, TrainConfig(encoder=EncoderConfig(device="cpu"), head=LINEAR))
-    dest = tmp_path / "export"
+    write_version_config(version, TrainConfig(encoder=encoder.config, head=head_config))
+    dest = folder / "export"
     dest.mkdir()
     write_model_folder(version, dest)
     model = AutoModelForSequenceClassification.from_pretrained(dest, trust_remote_code=True).eval()
@@ -90,6 +98,18 @@ def test_linear_head_exports_and_scores_like_the_app(tmp_path):
         out = model(**tokenizer(texts, padding=True, return_tensors="pt"))
     np.testing.assert_allclose(out.member_rewards.numpy(), head.rewards(vectors), atol=1e-5)
     assert np.ptp(head.rewards(vectors).mean(0)) > 0
+
+
+def test_every_head_the_train_job_may_choose_exports_and_scores_like_the_app(tmp_path):
+    """The head choice's variants have three shapes (16 hidden units, 4, linear); weight decay
+    changes no shape. Each exports and scores like the app."""
+    encoder = Encoder(EncoderConfig(device="cpu"))
+    base = replace(LINEAR, hidden=16)
+    shapes = {head_variant(base, v).hidden: head_variant(base, v) for v in HEAD_VARIANTS}
+    assert sorted(shapes) == [0, 4, 16]
+    for hidden, head_config in shapes.items():
+        (tmp_path / str(hidden)).mkdir()
+        _export_scores_like_the_app(encoder, head_config, tmp_path / str(hidden))
 
 
 def _has_smollm2() -> bool:
@@ -117,7 +137,7 @@ def test_smollm2_alias_without_the_package_says_how_to_install_it(monkeypatch):
     reason="loads and de-quantises the 94 MB SmolLM2 GGUF as an encoder (47 s to 4.4 min on "
     "the 2 shared cores, over this suite's time budget): set ANNOTATE_SLOW_TESTS=1 to run it",
 )
-def test_smollm2_encoder_pools_the_last_real_token():
+def test_smollm2_encoder_pools_the_last_real_token_and_its_head_exports(tmp_path):
     start = time.perf_counter()
     config = EncoderConfig(path=SMOLLM2_ENCODER, device="cpu", max_length=32, dtype="float32")
     encoder = Encoder(config)
@@ -134,4 +154,6 @@ def test_smollm2_encoder_pools_the_last_real_token():
             np.testing.assert_allclose(vector, alone, atol=1e-4)
     assert float(vectors[0] @ vectors[1]) < 0.999
     assert config.cache_id != EncoderConfig(path=SMOLLM2_ENCODER).cache_id  # dtype is named
+    # a head on it exports: the export loads the encoder the way the embedding worker does
+    _export_scores_like_the_app(encoder, LINEAR, tmp_path)
     print(f"smollm2 encoder test: {time.perf_counter() - start:.1f} s")

@@ -101,10 +101,11 @@ def load_dashboard(store: Store, flt: LabelFilter | None = None) -> DashboardDat
     )
 
 
-def reward_model_accuracy(versions: pd.DataFrame) -> dict[str, float | int | None]:
+def reward_model_accuracy(versions: pd.DataFrame) -> dict[str, float | int | str | None]:
     """The active model version's held-out accuracy, alone and stacked with the judges' verdicts
-    (None where it has none), as the train job recorded them: the page's tiles read this, and the
-    learning curve plots the same columns of ``store.model_versions_frame``."""
+    (None where it has none), and the head it uses with why the train job chose it (None for
+    versions that recorded no choice), as the train job recorded them: the page's tiles read this,
+    and the learning curve plots the same columns of ``store.model_versions_frame``."""
     active = versions[versions["active"].astype(bool)] if len(versions) else versions
     if active.empty:
         return {
@@ -112,6 +113,8 @@ def reward_model_accuracy(versions: pd.DataFrame) -> dict[str, float | int | Non
             "heldout_accuracy_with_judge": None,
             "n_with_verdict": 0,
             "judge_stack_used": False,
+            "head": None,
+            "head_reason": None,
         }
     row = active.iloc[-1]
 
@@ -119,12 +122,18 @@ def reward_model_accuracy(versions: pd.DataFrame) -> dict[str, float | int | Non
         value = row.get(key)
         return None if value is None or pd.isna(value) else float(value)
 
+    def text(key: str) -> str | None:
+        value = row.get(key)
+        return None if value is None or pd.isna(value) else str(value)
+
     with_verdict, used = row.get("n_heldout_with_verdict"), row.get("judge_stack_used")
     return {
         "heldout_accuracy": number("heldout_accuracy"),
         "heldout_accuracy_with_judge": number("heldout_accuracy_with_judge"),
         "n_with_verdict": 0 if with_verdict is None or pd.isna(with_verdict) else int(with_verdict),
         "judge_stack_used": used is not None and not pd.isna(used) and bool(used),
+        "head": text("head"),
+        "head_reason": text("head_reason"),
     }
 
 

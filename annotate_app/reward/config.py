@@ -4,9 +4,9 @@ without loading model code; the worker turns them back into objects with ``train
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from annotate_app.labels.sources import HUMAN_SOURCES
 from annotate_app.reward.encoder import (
@@ -21,7 +21,8 @@ from annotate_app.reward.encoder import (
 class HeadConfig:
     members: int = 5
     # 0: linear members (r = w.z). Hidden 4, decay 10 or linear gained about 1 pt on HH's pool CV
-    # but lost 2 to 8.5 pt on PandaLM's (bench_reward_features), so the defaults stay as they are
+    # but lost 2 to 8.5 pt on PandaLM's (bench_reward_features), so no one shape serves both: the
+    # train job chooses among them per project (HeadChoiceConfig), this one being the default
     hidden: int = 16
     # lr 1e-3 with strong decay: on HH (5-fold) it beat lr 3e-3 / decay 1e-2 on accuracy (.604 vs
     # .597) and above all on log-loss (.675 vs .795): calibrated members make better uncertainty
@@ -35,6 +36,59 @@ class HeadConfig:
     margin: float = 0.0  # extra logit margin for "much better" labels (0: strength ignored)
     ties: str = "half"  # "half": a tie is half a win each way; "drop": ties are not trained on
     seed: int = 0
+
+
+# The head shapes a project may choose among, each a change of the configured head: fewer hidden
+# units, stronger weight decay, or linear members with stronger decay. These three had the best pool
+# CV on HH harmless of the regularised heads (bench_reward_features), and lost on PandaLM's.
+HeadVariant = Literal["default", "hidden4", "decay10", "linear_decay10"]
+HEAD_VARIANTS: tuple[HeadVariant, ...] = ("default", "hidden4", "decay10", "linear_decay10")
+
+
+def head_variant(base: HeadConfig, variant: HeadVariant) -> HeadConfig:
+    """``base`` changed as ``variant`` says ("default": unchanged)."""
+    changes: dict[str, dict[str, Any]] = {
+        "default": {},
+        "hidden4": {"hidden": 4},
+        "decay10": {"weight_decay": 10.0},
+        "linear_decay10": {"hidden": 0, "weight_decay": 10.0},
+    }
+    if variant not in changes:
+        raise ValueError(f"unknown head variant {variant!r}; choose from {', '.join(changes)}")
+    return replace(base, **changes[variant])
+
+
+def describe_head(head: HeadConfig) -> str:
+    """A head's shape in words, as the Dashboard shows it."""
+    shape = "linear" if head.hidden == 0 else f"MLP, {head.hidden} hidden units"
+    return f"{shape}, weight decay {head.weight_decay:g}"
+
+
+@dataclass
+class HeadChoiceConfig:
+    """The train job fits every variant on K-fold splits of the training labels and keeps the
+    default unless another's cross-validated log-loss is lower by more than ``margin_se`` standard
+    errors of the per-pair log-loss differences (then the lowest such one is used)."""
+
+    enabled: bool = True
+    variants: tuple[HeadVariant, ...] = HEAD_VARIANTS  # the first is the one kept on a tie
+    folds: int = 5
+    # below this many training labels the folds are too small to tell heads apart: the default
+    min_labels: int = 100
+    margin_se: float = 2.0
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        self.variants = tuple(self.variants)
+        for variant in self.variants:
+            if variant not in HEAD_VARIANTS:
+                raise ValueError(
+                    f"unknown head variant {variant!r}; choose from {', '.join(HEAD_VARIANTS)}"
+                )
+        if not self.variants:
+            raise ValueError("head choice needs at least one variant")
+        if self.folds < 2:
+            raise ValueError(f"head choice needs at least 2 folds, not {self.folds}")
 
 
 @dataclass
@@ -76,6 +130,7 @@ class TrainConfig:
     mode: str = "head"  # "head" | "finetune"
     encoder: EncoderConfig = field(default_factory=EncoderConfig)
     head: HeadConfig = field(default_factory=HeadConfig)
+    head_choice: HeadChoiceConfig = field(default_factory=HeadChoiceConfig)
     finetune: FinetuneConfig = field(default_factory=FinetuneConfig)
     features: FeatureConfig = field(default_factory=FeatureConfig)
     sources: tuple[str, ...] = HUMAN_SOURCES  # whose labels train the model: people
@@ -89,6 +144,8 @@ def train_config(data: dict[str, Any]) -> TrainConfig:
         mode=data["mode"],
         encoder=EncoderConfig(**data["encoder"]),
         head=HeadConfig(**data["head"]),
+        # versions trained before the head was chosen per project have no such entry
+        head_choice=HeadChoiceConfig(**data.get("head_choice", {})),
         finetune=FinetuneConfig(**data["finetune"]),
         features=FeatureConfig(**data["features"]),
         sources=tuple(data["sources"]),

@@ -71,6 +71,22 @@ class EncoderConfig:
         """Extra ``from_pretrained`` arguments for every part (config, tokenizer, weights)."""
         return {"gguf_file": smollm2_gguf().name} if self.path == SMOLLM2_ENCODER else {}
 
+    # How to load this encoder, for the embedding worker and for the model export alike.
+    def load_model_config(self):
+        from transformers import AutoConfig
+
+        return AutoConfig.from_pretrained(self.resolved_path(), **self.load_kwargs())
+
+    def load_tokenizer(self, **options):
+        from transformers import AutoTokenizer
+
+        return AutoTokenizer.from_pretrained(self.resolved_path(), **options, **self.load_kwargs())
+
+    def load_model(self, dtype):
+        from transformers import AutoModel
+
+        return AutoModel.from_pretrained(self.resolved_path(), dtype=dtype, **self.load_kwargs())
+
     @property
     def cache_id(self) -> str:
         """Names the vectors in the cache: any setting that changes a vector is part of it."""
@@ -132,27 +148,22 @@ def resolve_dtype(dtype: str, device: str):
 
 class Encoder:
     def __init__(self, config: EncoderConfig | None = None) -> None:
-        from transformers import AutoConfig, AutoModel, AutoTokenizer
         from transformers.utils import logging as hf_logging
 
         hf_logging.disable_progress_bar()
         self.config = config or EncoderConfig()
-        path = self.config.resolved_path()
-        extra = self.config.load_kwargs()
         self.device = resolve_device(self.config.device)
-        model_config = AutoConfig.from_pretrained(path, **extra)
+        model_config = self.config.load_model_config()
         self.pooling = resolve_pooling(self.config.pooling, model_config)
         # Left truncation keeps the response; left padding puts a decoder's last token at -1.
-        self.tokenizer = AutoTokenizer.from_pretrained(
-            path,
+        self.tokenizer = self.config.load_tokenizer(
             truncation_side="left",
             padding_side="left" if self.pooling == "last" else "right",
-            **extra,
         )
         if self.tokenizer.pad_token is None:
             self.tokenizer.pad_token = self.tokenizer.eos_token
         dtype = resolve_dtype(self.config.dtype, self.device)
-        self.model = AutoModel.from_pretrained(path, dtype=dtype, **extra).to(self.device).eval()
+        self.model = self.config.load_model(dtype).to(self.device).eval()
         self.dim = int(model_config.hidden_size)
 
     def embed(self, texts: list[str], on_batch=None) -> np.ndarray:

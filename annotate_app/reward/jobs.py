@@ -14,7 +14,7 @@ import json
 import os
 import shutil
 import uuid
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any
 
@@ -293,6 +293,11 @@ def work_train(ctx: JobContext) -> dict[str, Any]:
     # a failure leaves no half-written folder; the active version stays as it was
     try:
         if config.mode == "head":
+            choice = _choose_head(
+                ctx, config, fa, fb, lab_rows[train], target[train], strength[train]
+            )
+            # the version's config names the head it uses; the choice's figures go to its metrics
+            config = replace(config, head=choice.head)
             model = fit_head(
                 fa[lab_rows[train]],
                 fb[lab_rows[train]],
@@ -306,7 +311,15 @@ def work_train(ctx: JobContext) -> dict[str, Any]:
                 return model.member_probs(fa[rows], fb[rows])
 
             stack, evidence = _fit_judge_stack(
-                ctx, config, pairs, fa, fb, lab_rows[train], target[train], strength[train]
+                ctx,
+                config,
+                pairs,
+                fa,
+                fb,
+                lab_rows[train],
+                target[train],
+                strength[train],
+                choice.crossfit,
             )
             if stack is not None:
                 stack.save(staging)
@@ -332,11 +345,14 @@ def work_train(ctx: JobContext) -> dict[str, Any]:
                 return 1.0 / (1.0 + np.exp(-(r[: len(rows)] - r[len(rows) :])))[None, :]
 
             stack, evidence = None, None  # cross-fitting would mean K more fine-tunes
+            choice = None
         else:
             raise ValueError(f"unknown training mode {config.mode!r}; use 'head' or 'finetune'")
         train_seconds = time.perf_counter() - start
         write_version_config(staging, config)
         metrics: dict[str, Any] = {"n_train": int(train.sum()), "n_heldout": int(held.sum())}
+        if choice is not None:
+            metrics["head_choice"] = choice.as_metrics()
         if held.any():
             ctx.progress(0.85, "evaluating on held-out labels")
             held_probs = member_probs(lab_rows[held])
@@ -356,7 +372,8 @@ def work_train(ctx: JobContext) -> dict[str, Any]:
             row,
             ctx_feats,
             lab_rows,
-            _stacked(member_probs, stack, evidence),
+            member_probs,
+            _stacker(stack, evidence),
             by_version,
         )
         if folder.exists():
@@ -423,7 +440,8 @@ def work_select(ctx: JobContext) -> dict[str, Any]:
         row,
         ctx_feats,
         lab_rows,
-        _stacked(member_probs, stack, evidence),
+        member_probs,
+        _stacker(stack, evidence),
         by_version,
     )
     ctx.write_output(OUT_SCORES, result["scores"])
@@ -441,10 +459,30 @@ def _optional_input(ctx: JobContext, name: str) -> pd.DataFrame | None:
     return ctx.input(name) if (ctx.input_path(name).with_suffix(".parquet")).exists() else None
 
 
-def _fit_judge_stack(ctx, config, pairs, fa, fb, train_rows, target, strength):
+def _choose_head(ctx, config, fa, fb, train_rows, target, strength):
+    """The head variant this project's training labels favour (``reward.head_choice``)."""
+    from annotate_app.reward.head_choice import choose_head
+    from annotate_app.reward.pipeline import fit_head
+
+    def fit_predict(head, fit: np.ndarray, score: np.ndarray) -> np.ndarray:
+        rows_fit, rows_score = train_rows[fit], train_rows[score]
+        model = fit_head(fa[rows_fit], fb[rows_fit], target[fit], strength[fit], head)
+        return model.member_probs(fa[rows_score], fb[rows_score]).mean(0)
+
+    choice_config = config.head_choice
+    if choice_config.enabled and len(train_rows) >= choice_config.min_labels:
+        ctx.progress(
+            0.63,
+            f"choosing the head: {len(choice_config.variants)} variants, "
+            f"{choice_config.folds}-fold CV",
+        )
+    return choose_head(fit_predict, target, config.head, choice_config)
+
+
+def _fit_judge_stack(ctx, config, pairs, fa, fb, train_rows, target, strength, crossfit=None):
     """The head stacked with the judges' verdicts (``reward.judge_stack``), fitted on the training
-    labels with cross-fitted head logits: None, None when it is off or too few labels have a
-    verdict. Costs ``folds`` more head fits, only in projects with enough judged labels."""
+    labels with cross-fitted head logits (``crossfit``, the head choice's, or ``folds`` more head
+    fits when there are none): None, None when it is off or too few labels have a verdict."""
     from annotate_app.reward.judge_stack import (
         crossfit_probs,
         eligible_judges,
@@ -464,14 +502,17 @@ def _fit_judge_stack(ctx, config, pairs, fa, fb, train_rows, target, strength):
     evidence = judge_evidence(verdicts, ids, judges)
     if evidence.has_verdict[train_rows].sum() < stack_config.min_pairs:
         return None, None
-    ctx.progress(0.7, f"cross-fitting the head for the judge stack ({', '.join(judges)})")
 
     def fit_predict(fit: np.ndarray, score: np.ndarray) -> np.ndarray:
         rows_fit, rows_score = train_rows[fit], train_rows[score]
         head = fit_head(fa[rows_fit], fb[rows_fit], target[fit], strength[fit], config.head)
         return head.member_probs(fa[rows_score], fb[rows_score]).mean(0)
 
-    crossfit = crossfit_probs(fit_predict, len(train_rows), stack_config.folds, stack_config.seed)
+    if crossfit is None:
+        ctx.progress(0.7, f"cross-fitting the head for the judge stack ({', '.join(judges)})")
+        crossfit = crossfit_probs(
+            fit_predict, len(train_rows), stack_config.folds, stack_config.seed
+        )
     stack = fit_judge_stack(crossfit, target, evidence.take(train_rows), judges, stack_config)
     return stack, evidence
 
@@ -487,16 +528,13 @@ def _load_judge_stack(ctx, folder: Path, pairs: pd.DataFrame):
     return stack, judge_evidence(verdicts, pairs["pair_id"].tolist(), stack.judges)
 
 
-def _stacked(member_probs, stack, evidence):
-    """The member probabilities the app's scores use: stacked with the judges where a verdict
-    exists, if the training labels' cross-validation said the stack helps; else the head's."""
+def _stacker(stack, evidence):
+    """(rows, the head's member probabilities on them) -> the member probabilities the app's
+    scores use: stacked with the judges where a verdict exists, if the training labels'
+    cross-validation said the stack helps; else the head's."""
     if stack is None or not stack.used:
-        return member_probs
-
-    def probs(rows: np.ndarray) -> np.ndarray:
-        return stack.apply(member_probs(rows), evidence.take(rows))
-
-    return probs
+        return lambda rows, probs: probs
+    return lambda rows, probs: stack.apply(probs, evidence.take(rows))
 
 
 def _stack_metrics(stack, evidence, rows, member_probs_held, target) -> dict[str, Any]:
@@ -533,21 +571,27 @@ def _version_probs(ctx: JobContext, fa: np.ndarray, fb: np.ndarray, row: dict):
 
 
 def _score_and_select(
-    ctx, active, pairs, row, ctx_feats, lab_rows, member_probs, version_probs
+    ctx, active, pairs, row, ctx_feats, lab_rows, member_probs, stack_on, version_probs
 ) -> dict:
+    """Scores of the open and the judged pairs: the head's own (``head_p_a``, what routing weighs
+    against a judge) and the one the app uses (``p_a``, stacked with the judges by ``stack_on``
+    where a verdict exists); and the next batch, chosen among the open pairs."""
     from annotate_app.active.acquisition import Candidates
     from annotate_app.active.select import priorities, select_batch
 
+    def both(ids: list[str]) -> tuple[np.ndarray, np.ndarray]:
+        if not ids:
+            return np.zeros((1, 0)), np.zeros((1, 0))
+        at = np.array([row[p] for p in ids], dtype=int)
+        head = member_probs(at)
+        return head, stack_on(at, head)
+
     open_ids = ctx.input("open")["pair_id"].tolist()
     rows = np.array([row[p] for p in open_ids], dtype=int)
-    probs = member_probs(rows) if len(rows) else np.zeros((1, 0))
+    head_probs, probs = both(open_ids)
     judged = _optional_input(ctx, "judged")
     judged_ids = [] if judged is None else judged["pair_id"].tolist()
-    judged_probs = (
-        member_probs(np.array([row[p] for p in judged_ids], dtype=int))
-        if judged_ids
-        else np.zeros((1, 0))
-    )
+    head_judged, judged_probs = both(judged_ids)
     candidates = Candidates(probs, ctx_feats[rows], ctx_feats[lab_rows])
     if active.strategy == AUTO:
         chosen, scores = _auto_select(ctx, active, candidates, open_ids, version_probs)
@@ -561,6 +605,8 @@ def _score_and_select(
                 "pair_id": [*open_ids, *judged_ids],
                 "p_a": np.concatenate([probs.mean(0), judged_probs.mean(0)]),
                 "uncertainty": np.concatenate([probs.std(0), judged_probs.std(0)]),
+                "head_p_a": np.concatenate([head_probs.mean(0), head_judged.mean(0)]),
+                "head_uncertainty": np.concatenate([head_probs.std(0), head_judged.std(0)]),
                 "acquisition": np.concatenate(
                     [np.asarray(scores, float), np.full(len(judged_ids), np.nan)]
                 ),

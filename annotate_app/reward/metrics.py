@@ -19,13 +19,18 @@ def pairwise_accuracy(p_a: np.ndarray, target: np.ndarray) -> float:
     return float(right.mean())
 
 
-def log_loss(p_a: np.ndarray, target: np.ndarray) -> float:
-    """Mean cross-entropy against the target probability (ties included as 0.5)."""
+def pair_log_loss(p_a: np.ndarray, target: np.ndarray) -> np.ndarray:
+    """Each pair's cross-entropy against its target probability (a tie's target is 0.5)."""
     p = np.clip(np.asarray(p_a, float), EPS, 1 - EPS)
     t = np.asarray(target, float)
-    if len(t) == 0:
+    return -(t * np.log(p) + (1 - t) * np.log(1 - p))
+
+
+def log_loss(p_a: np.ndarray, target: np.ndarray) -> float:
+    """Mean cross-entropy against the target probability (ties included as 0.5)."""
+    if len(np.asarray(target)) == 0:
         return float("nan")
-    return float(-(t * np.log(p) + (1 - t) * np.log(1 - p)).mean())
+    return float(pair_log_loss(p_a, target).mean())
 
 
 def expected_calibration_error(p_a: np.ndarray, target: np.ndarray, bins: int = 10) -> float:

@@ -55,7 +55,6 @@ def _write_finetune(version_dir: Path, config: TrainConfig, dest: Path) -> None:
 
 def _write_head(version_dir: Path, config: TrainConfig, dest: Path) -> None:
     import torch
-    from transformers import AutoModel, AutoTokenizer
 
     from annotate_app.reward.encoder import resolve_pooling
     from annotate_app.reward.head import BTEnsemble
@@ -68,8 +67,7 @@ def _write_head(version_dir: Path, config: TrainConfig, dest: Path) -> None:
             "export"
         )
     head = BTEnsemble.load(version_dir)
-    path = config.encoder.resolved_path()
-    encoder = AutoModel.from_pretrained(path, dtype=torch.float32)
+    encoder = config.encoder.load_model(torch.float32)
     pooling = resolve_pooling(config.encoder.pooling, encoder.config)
     encoder_config = encoder.config.to_dict()
     for key in (
@@ -81,9 +79,7 @@ def _write_head(version_dir: Path, config: TrainConfig, dest: Path) -> None:
         "label2id",
     ):
         encoder_config.pop(key, None)
-    tokenizer = AutoTokenizer.from_pretrained(
-        path, padding_side="left" if pooling == "last" else "right"
-    )
+    tokenizer = config.encoder.load_tokenizer(padding_side="left" if pooling == "last" else "right")
     prepare_tokenizer(tokenizer, config.encoder.max_length)
     hf_config = BTHeadRewardConfig(
         encoder=encoder_config,

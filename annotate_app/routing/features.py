@@ -149,7 +149,8 @@ def pair_features(
     """One row per pair, indexed by pair_id, with the columns in ``FEATURE_NAMES``.
 
     ``pairs``: pair_id, prompt, n_turns, text_a, text_b. ``judge``: pair_id, p_a and optional
-    metadata or consistent. ``scores``: pair_id, p_a, uncertainty, acquisition. ``embeddings``:
+    metadata or consistent. ``scores``: pair_id, p_a, uncertainty, acquisition, and optionally
+    head_p_a, head_uncertainty (the head's own, which the rm_* features read). ``embeddings``:
     pair_id -> (vector of A, vector of B). ``second_judge``: another judge's verdicts (pair_id,
     p_a), read only for whether the two judges agree. ``llm_tags``: pair_id and the six tags of
     its prompt (``Store.pair_prompt_tags``).
@@ -204,9 +205,13 @@ def pair_features(
         if scores is not None and not scores.empty
         else pd.DataFrame(index=idx, columns=["p_a", "uncertainty", "acquisition"], dtype=float)
     )
-    out["rm_p_a"] = s["p_a"].astype(float).fillna(0.5)
+    # The reward model as routing weighs it against a judge: the head's own score where the store
+    # keeps one, since the app's p_a of a judged pair is already stacked with that judge's verdict
+    own_p_a = s["head_p_a"] if "head_p_a" in s else s["p_a"]
+    own_unc = s["head_uncertainty"] if "head_uncertainty" in s else s["uncertainty"]
+    out["rm_p_a"] = own_p_a.astype(float).fillna(0.5)
     out["rm_confidence"] = (2 * (out["rm_p_a"] - 0.5)).abs()
-    out["rm_uncertainty"] = s["uncertainty"].astype(float).fillna(0.0)
+    out["rm_uncertainty"] = own_unc.astype(float).fillna(0.0)
     out["acquisition"] = s["acquisition"].astype(float).fillna(0.0)
     out["has_rm"] = s["p_a"].notna().astype(float)
 

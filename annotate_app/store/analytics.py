@@ -183,6 +183,8 @@ class AnalyticsStore(StoreBase):
                 "CAST(json_extract(metrics, '$.n_heldout_with_verdict') AS INTEGER) "
                 "  AS n_heldout_with_verdict, "
                 "CAST(json_extract(metrics, '$.judge_stack.used') AS BOOLEAN) AS judge_stack_used, "
+                "json_extract_string(metrics, '$.head_choice.head') AS head, "
+                "json_extract_string(metrics, '$.head_choice.reason') AS head_reason, "
                 "train_seconds, active, created_at FROM model_versions ORDER BY created_at, id"
             ).df()
 

@@ -140,8 +140,8 @@ class RewardStore(StoreBase):
     def pair_scores(self, model_version: str) -> pd.DataFrame:
         with self.cursor() as cur:
             return cur.execute(
-                "SELECT pair_id, p_a, uncertainty, acquisition FROM pair_scores "
-                "WHERE model_version = ? ORDER BY pair_id",
+                "SELECT pair_id, p_a, uncertainty, acquisition, head_p_a, head_uncertainty "
+                "FROM pair_scores WHERE model_version = ? ORDER BY pair_id",
                 [model_version],
             ).df()
 
@@ -170,8 +170,10 @@ def _replace_scores(cur, model_version: str, parquet: Path) -> None:
         [model_version, str(parquet)],
     )
     cur.execute(
-        "INSERT INTO pair_scores (pair_id, model_version, p_a, uncertainty, acquisition) "
-        "SELECT pair_id, ?, p_a, uncertainty, acquisition FROM read_parquet(?)",
+        "INSERT INTO pair_scores (pair_id, model_version, p_a, uncertainty, acquisition, "
+        "head_p_a, head_uncertainty) "
+        "SELECT pair_id, ?, p_a, uncertainty, acquisition, head_p_a, head_uncertainty "
+        "FROM read_parquet(?)",
         [model_version, str(parquet)],
     )
 

@@ -41,11 +41,15 @@ class RoutingStore(StoreBase):
             ).df()
 
     def active_pair_scores(self) -> pd.DataFrame:
-        """Reward-model scores of the active model version (empty when there is none)."""
+        """Reward-model scores of the active model version (empty when there is none). The head's
+        own columns fall back to the app's score in rows written before they were kept, until the
+        next training writes them."""
         with self.cursor() as cur:
             return cur.execute(
-                "SELECT s.pair_id, s.p_a, s.uncertainty, s.acquisition FROM pair_scores s "
-                "JOIN model_versions m ON m.id = s.model_version AND m.active"
+                "SELECT s.pair_id, s.p_a, s.uncertainty, s.acquisition, "
+                "coalesce(s.head_p_a, s.p_a) AS head_p_a, "
+                "coalesce(s.head_uncertainty, s.uncertainty) AS head_uncertainty "
+                "FROM pair_scores s JOIN model_versions m ON m.id = s.model_version AND m.active"
             ).df()
 
     def embedding_vectors(self, text_hashes: list[str]) -> dict[str, list[float]]:

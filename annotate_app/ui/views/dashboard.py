@@ -124,7 +124,16 @@ def render() -> None:
     accuracy = reward_model_accuracy(data.learning_curve)
     if accuracy["heldout_accuracy"] is not None:
         left, right = st.columns(2)
-        left.metric("Held-out accuracy (active model)", f"{accuracy['heldout_accuracy']:.1%}")
+        left.metric(
+            "Held-out accuracy (active model)",
+            f"{accuracy['heldout_accuracy']:.1%}",
+            help=None
+            if accuracy["head"] is None
+            else f"Head: {accuracy['head']}, chosen by cross-validation on the training labels "
+            f"({accuracy['head_reason']}).",
+        )
+        if accuracy["head"] is not None:
+            left.caption(f"Head: {accuracy['head']}")
         if accuracy["heldout_accuracy_with_judge"] is not None:
             right.metric(
                 "Held-out accuracy with the judge's verdicts",
