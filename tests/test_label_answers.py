@@ -168,3 +168,95 @@ def test_progress_from_memory_equals_the_recorded_labels(project: Store) -> None
     queue.queue_changed(project, ProjectSettings(queue_seed="other"))  # a new in-memory view
     again = queue.progress(project, "alice", ProjectSettings(queue_seed="other"))
     assert (again.done_today, again.done_total) == (2, 2), "loaded from DuckDB the same"
+
+
+def test_a_whole_outbox_and_its_new_leases_are_one_commit(project: Store) -> None:
+    """Labels, a skip and the leases the top-up hands out share one transaction (DuckDB stamps
+    ``created_at`` with the transaction's start), and a resend writes nothing."""
+    from annotate_app.ui.label_exchange import BUFFER_PAIRS
+
+    s = ProjectSettings()
+    queue.write_leases_behind(project)  # as in the app: leases are not written one by one
+    buffer = queue.held_pairs(project, "alice", s, k=BUFFER_PAIRS)
+    queue.flush_leases(project)
+    outbox = [_label(f"cid-batch-{i}", p, side) for i, (p, side) in enumerate(buffer[:2])]
+    outbox.append({"cid": "cid-batch-s", "kind": "skip", "pair": buffer[2][0], "side": "a"})
+
+    def top_up() -> None:
+        queue.held_pairs(project, "alice", s, k=BUFFER_PAIRS)
+
+    acks = answers.record(project, "alice", outbox, s, top_up)
+    assert [a.status for a in acks] == ["saved"] * 3
+    events = project.label_events("alice")
+    assert list(events["kind"]) == ["label", "label", "skip"]
+    assert events["created_at"].nunique() == 1, "one transaction for the whole outbox"
+    assert sorted(events["id"]) == sorted(a.event for a in acks)
+    held = queue.held_pairs(project, "alice", s, k=BUFFER_PAIRS)
+    new = {p for p, _ in held} - {p for p, _ in buffer}
+    assert len(new) == 3
+    rows = {p for p, who, _, _ in project.lease_rows() if who == "alice"}
+    assert new <= rows, "the top-up's leases were committed with the answers, before any flush"
+    again = answers.record(project, "alice", outbox, s, top_up)
+    assert [(a.status, a.event) for a in again] == [(a.status, a.event) for a in acks]
+    assert len(project.label_events("alice")) == 3, "a resent outbox writes nothing"
+
+
+def test_record_answers_is_all_or_nothing_on_a_seen_page_id(project: Store) -> None:
+    from annotate_app.store.client_answers import PageAnswer
+
+    (p1, s1), (p2, s2) = queue.held_pairs(project, "alice", ProjectSettings(), k=2)
+    first = project.record_answers("alice", [PageAnswer("cid-store-1", p1, "label", s1, 1)])
+    assert project.events_for_client_ids(["cid-store-1"]) == {"cid-store-1": first[0]}
+    twice = [
+        PageAnswer("cid-store-2", p2, "label", s2, -1),
+        PageAnswer("cid-store-1", p1, "skip", s1),
+    ]
+    with pytest.raises(Exception, match="(?i)constraint|duplicate"):
+        project.record_answers("alice", twice)
+    assert list(project.label_events("alice")["kind"]) == ["label"]
+    assert project.events_for_client_ids(["cid-store-2"]) == {}, "nothing of the failed commit"
+
+
+def test_a_failed_commit_puts_the_pairs_back_and_a_resend_saves(
+    project: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    s = ProjectSettings()
+    buffer = queue.held_pairs(project, "alice", s, k=3)
+    outbox = [_label(f"cid-fail-{i}", p, side) for i, (p, side) in enumerate(buffer[:2])]
+    real = project.record_answers
+
+    def disk_full(*args, **kwargs):
+        raise OSError("No space left on device")
+
+    monkeypatch.setattr(project, "record_answers", disk_full)
+    acks = answers.record(project, "alice", outbox, s)
+    assert [a.status for a in acks] == ["failed"] * 2 and "No space" in acks[0].message
+    assert queue.held_pairs(project, "alice", s, k=3) == buffer, "the same pairs, in order"
+    assert queue.progress(project, "alice", s).done_total == 0
+    monkeypatch.setattr(project, "record_answers", real)
+    assert [a.status for a in answers.record(project, "alice", outbox, s)] == ["saved"] * 2
+    assert queue.progress(project, "alice", s).done_total == 2
+
+
+def test_an_answered_pairs_lease_row_holds_nothing_after_a_restart(
+    project: Store, project_paths
+) -> None:
+    """Answers leave their lease rows (a delete per answer costs as much as the insert); a new
+    process ignores them, and expired rows are pruned."""
+    import datetime as dt
+
+    from annotate_app.annotation import dispatcher
+
+    s = ProjectSettings(lease_minutes=1)
+    (pair, side), *_ = queue.held_pairs(project, "alice", s, k=1)
+    queue.flush_leases(project)
+    answers.record(project, "alice", [{"cid": "cid-skip-01", "kind": "skip", "pair": pair,
+                                       "side": side}], s)  # fmt: skip
+    assert (pair, "alice") in {(p, a) for p, a, _, _ in project.lease_rows()}
+    project.close()
+    with Store(project_paths) as again:
+        assert queue.held_pairs(again, "bob", s, k=1)[0][0] == pair, "the skipped pair is free"
+        assert pair not in {p for p, _ in queue.held_pairs(again, "alice", s, k=3)}
+        d = dispatcher.for_store(again, str(s.queue_seed))
+        d.prune(every_s=0, now=dt.datetime.now() + dt.timedelta(minutes=2))
+        assert (pair, "alice") not in {(p, a) for p, a, _, _ in again.lease_rows()}

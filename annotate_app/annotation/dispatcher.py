@@ -405,13 +405,13 @@ class Dispatcher:
             if write.rows:
                 self.store.write_leases(write.rows, write.replacing)
 
-    def prune(self, every_s: float = 60.0) -> None:
+    def prune(self, every_s: float = 60.0, now: dt.datetime | None = None) -> None:
         """Delete lease rows that expired (answered pairs' among them), at most every ``every_s``."""
         if time.monotonic() - self._pruned_at < every_s:
             return
         with self._flush_lock:
             self._pruned_at = time.monotonic()
-            now = dt.datetime.now()
+            now = now or dt.datetime.now()
             ended = [key for key, expires_at in self._rows.items() if expires_at <= now]
             if ended:
                 self.store.delete_leases(ended)
