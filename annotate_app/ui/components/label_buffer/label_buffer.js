@@ -621,13 +621,22 @@ class LabelPage {
       kind = "saving";
       text = `Saving… (${n})`;
     }
-    status.className = `lb-status lb-${kind}`;
-    status.textContent = text;
-    status.dataset.pending = String(n);
+    // This runs twice a second: writing the DOM only on a change keeps an idle page from
+    // restyling and repainting (which, over many open tabs, is real CPU).
+    showIfChanged(status, `lb-status lb-${kind}`, text);
+    if (status.dataset.pending !== String(n)) status.dataset.pending = String(n);
     const notice = this.root.querySelector(".lb-notice");
-    notice.className = `lb-notice ${this.notice ? `lb-${this.notice.kind}` : ""}`;
-    notice.textContent = this.notice ? this.notice.text : "";
+    showIfChanged(
+      notice,
+      `lb-notice ${this.notice ? `lb-${this.notice.kind}` : ""}`,
+      this.notice ? this.notice.text : "",
+    );
   }
+}
+
+function showIfChanged(node, className, text) {
+  if (node.className !== className) node.className = className;
+  if (node.textContent !== text) node.textContent = text;
 }
 
 function pageFor(storeKey) {
