@@ -89,6 +89,13 @@ def test_train_score_select_and_a_killed_run_keeps_the_last_good_model(project) 
     assert len(store.model_versions()) == 1
     assert set(store.pair_scores(model["id"])["pair_id"]) == open_ids
 
+    # once every pair is labeled a training still lands, with no open pair to score or queue
+    for pair_id in sorted(open_ids):
+        store.add_label(pair_id, "alice", choice=1)
+    runner.wait(start_training(store, runner, _config(), ActiveConfig("random", batch=5)))
+    latest = store.active_model()
+    assert latest["id"] != model["id"] and store.pair_scores(latest["id"]).empty
+
 
 def test_training_without_labels_says_so(store, demo_dir) -> None:
     import_file(store, demo_dir / "responses.jsonl", ImportOptions())

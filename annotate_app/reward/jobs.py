@@ -602,7 +602,8 @@ def _score_and_select(
         # pairs only a judge labeled are scored for routing, not offered to acquisition
         "scores": pd.DataFrame(
             {
-                "pair_id": [*open_ids, *judged_ids],
+                # typed, so a project with every pair labeled writes an empty text column
+                "pair_id": pd.Series([*open_ids, *judged_ids], dtype="string"),
                 "p_a": np.concatenate([probs.mean(0), judged_probs.mean(0)]),
                 "uncertainty": np.concatenate([probs.std(0), judged_probs.std(0)]),
                 "head_p_a": np.concatenate([head_probs.mean(0), head_judged.mean(0)]),
@@ -612,7 +613,9 @@ def _score_and_select(
                 ),
             }
         ),
-        "priorities": pd.DataFrame({"pair_id": open_ids, "priority": prio}),
+        "priorities": pd.DataFrame(
+            {"pair_id": pd.Series(open_ids, dtype="string"), "priority": prio}
+        ),
         "n_selected": int(len(chosen)),
     }
 
