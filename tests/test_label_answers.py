@@ -205,14 +205,14 @@ def test_record_answers_is_all_or_nothing_on_a_seen_page_id(project: Store) -> N
     from annotate_app.store.client_answers import PageAnswer
 
     (p1, s1), (p2, s2) = queue.held_pairs(project, "alice", ProjectSettings(), k=2)
-    first = project.record_answers("alice", [PageAnswer("cid-store-1", p1, "label", s1, 1)])
+    first = project.record_answers([PageAnswer("alice", "cid-store-1", p1, "label", s1, 1)])
     assert project.events_for_client_ids(["cid-store-1"]) == {"cid-store-1": first[0]}
     twice = [
-        PageAnswer("cid-store-2", p2, "label", s2, -1),
-        PageAnswer("cid-store-1", p1, "skip", s1),
+        PageAnswer("alice", "cid-store-2", p2, "label", s2, -1),
+        PageAnswer("alice", "cid-store-1", p1, "skip", s1),
     ]
     with pytest.raises(Exception, match="(?i)constraint|duplicate"):
-        project.record_answers("alice", twice)
+        project.record_answers(twice)
     assert list(project.label_events("alice")["kind"]) == ["label"]
     assert project.events_for_client_ids(["cid-store-2"]) == {}, "nothing of the failed commit"
 
@@ -260,3 +260,86 @@ def test_an_answered_pairs_lease_row_holds_nothing_after_a_restart(
         d = dispatcher.for_store(again, str(s.queue_seed))
         d.prune(every_s=0, now=dt.datetime.now() + dt.timedelta(minutes=2))
         assert (pair, "alice") not in {(p, a) for p, a, _, _ in again.lease_rows()}
+
+
+def _queued(gc, n: int) -> None:
+    """Wait until a commit is running and ``n`` outboxes wait behind it."""
+    import time
+
+    deadline = time.monotonic() + 10
+    while not gc._busy or len(gc._queue) < n:
+        assert time.monotonic() < deadline, "the outboxes never queued"
+        time.sleep(0.002)
+
+
+def test_outboxes_arriving_during_a_commit_share_the_next_one(project: Store) -> None:
+    """While one annotator's commit runs, the others' outboxes queue up and are committed together
+    in one transaction; each gets exactly its own events."""
+    from annotate_app.annotation import dispatcher, group_commit
+
+    s = ProjectSettings(overlap_k=3)
+    names = ["alice", "bob", "carol", "dan"]
+    for name in names:
+        project.upsert_annotator(name)
+    held = {name: queue.held_pairs(project, name, s, k=1)[0] for name in names}
+    gc = group_commit.for_store(project)
+    d = dispatcher.for_store(project, str(s.queue_seed))
+    acks: dict[str, list] = {}
+
+    def answer(name: str) -> None:
+        pair, side = held[name]
+        acks[name] = answers.record(project, name, [_label(f"cid-group-{name}", pair, side)], s)
+
+    first = threading.Thread(target=answer, args=("alice",))
+    with d._flush_lock:  # alice's commit waits here, as behind a slow commit
+        first.start()
+        _queued(gc, 0)
+        rest = [threading.Thread(target=answer, args=(n,)) for n in names[1:]]
+        for t in rest:
+            t.start()
+        _queued(gc, 3)
+    for t in [first, *rest]:
+        t.join()
+    assert all(a[0].status == "saved" for a in acks.values())
+    events = project.label_events()
+    events = events[events["source"] == "human"].set_index("annotator")
+    assert {n: int(events.loc[n, "id"]) for n in names} == {n: acks[n][0].event for n in names}
+    assert events.loc[names[1:], "created_at"].nunique() == 1, "bob, carol, dan: one transaction"
+    assert (gc.commits, gc.outboxes) == (2, 4)
+
+
+def test_a_bad_outbox_in_a_group_fails_alone(project: Store) -> None:
+    from annotate_app.annotation import dispatcher, group_commit
+    from annotate_app.store.client_answers import PageAnswer
+
+    s = ProjectSettings(overlap_k=3)
+    d = dispatcher.for_store(project, str(s.queue_seed))
+    gc = group_commit.for_store(project)
+    pairs = [p for p, _ in queue.held_pairs(project, "alice", s, k=4)]
+    project.record_answers([PageAnswer("bob", "cid-taken-01", pairs[3], "skip", "a")])
+    outboxes = {
+        "first": [PageAnswer("alice", "cid-g-first", pairs[0], "label", "a", 1)],
+        "good": [PageAnswer("alice", "cid-g-good", pairs[1], "label", "b", -1)],
+        "bad": [PageAnswer("bob", "cid-taken-01", pairs[2], "skip", "a")],
+    }
+    results: dict[str, object] = {}
+
+    def commit(key: str) -> None:
+        try:
+            results[key] = gc.commit(outboxes[key], d)
+        except Exception as exc:  # noqa: BLE001 - the test looks at it
+            results[key] = exc
+
+    threads = {k: threading.Thread(target=commit, args=(k,)) for k in outboxes}
+    with d._flush_lock:
+        threads["first"].start()
+        _queued(gc, 0)
+        threads["good"].start()
+        threads["bad"].start()
+        _queued(gc, 2)
+    for t in threads.values():
+        t.join()
+    assert isinstance(results["bad"], Exception)
+    assert all(isinstance(results[k], list) for k in ("first", "good"))
+    recorded = project.events_for_client_ids(["cid-g-first", "cid-g-good"])
+    assert recorded == {"cid-g-first": results["first"][0], "cid-g-good": results["good"][0]}

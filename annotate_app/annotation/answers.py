@@ -207,7 +207,7 @@ def _record_all(
                 continue
             if answer.kind == "flag":
                 store.flag_pair(answer.pair_id, annotator, answer.reason or "", answer.note)
-            batch.append(_stored(answer))
+            batch.append(_stored(annotator, answer))
         except (BadAnswer, LeaseLost) as exc:
             acks[cid] = _unless_recorded(store, Ack(cid, "refused", message=str(exc)))
         except Exception as exc:  # noqa: BLE001 - the page keeps the answer and sends it again
@@ -223,13 +223,14 @@ def _unless_recorded(store: Store, refusal: Ack) -> Ack:
     return Ack(cid, "saved", again[cid]) if cid in again else refusal
 
 
-def _stored(answer: Answer) -> PageAnswer:
+def _stored(annotator: str, answer: Answer) -> PageAnswer:
     """A label, skip or flag's skip as stored: choices about the pair's own A/B."""
     side = Assignment.answering(answer.pair_id, answer.left_side).left_side
     if answer.kind != "label":
-        return PageAnswer(answer.client_id, answer.pair_id, "skip", side)
+        return PageAnswer(annotator, answer.client_id, answer.pair_id, "skip", side)
     aspects = {k: queue.stored_choice(v, side) for k, v in (answer.aspects or {}).items()}
     return PageAnswer(
+        annotator,
         answer.client_id,
         answer.pair_id,
         "label",

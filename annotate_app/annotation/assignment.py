@@ -17,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from annotate_app.annotation import dispatcher
+from annotate_app.annotation import dispatcher, group_commit
 from annotate_app.annotation.dispatcher import Dispatcher, LeaseLost
 from annotate_app.labels.scale import CHOICE_VALUES, stored_choice
 from annotate_app.settings import ProjectSettings
@@ -221,9 +221,10 @@ def record_outbox(
 
     Each pair is claimed and marked answered in memory first, then ``top_up`` refills the
     annotator's buffer (so the leases it hands out are known), and the answers, their page ids and
-    every pending lease are committed together: one commit per outbox instead of one per answer
-    and another per lease batch. A failed commit puts every claimed pair back as it was, and
-    raises; nothing is acknowledged before its commit.
+    every pending lease are committed together: one commit per outbox (shared with the outboxes of
+    other annotators that arrive meanwhile, ``group_commit``) instead of one per answer and another
+    per lease batch. A failed commit puts every claimed pair back as it was, and raises; nothing is
+    acknowledged before its commit.
     """
     d = _dispatcher(store, settings)
     now = _now()
@@ -245,10 +246,7 @@ def record_outbox(
     try:
         if top_up is not None:
             top_up()
-        with d.writing_leases() as leases:
-            events = store.record_answers(
-                annotator, [a for a, _ in taken], leases.rows, leases.replacing
-            )
+        events = group_commit.for_store(store).commit([a for a, _ in taken], d)
     except BaseException:
         for answer, lease in reversed(taken):
             d.unanswered(annotator, answer.pair_id, answer.kind, lease)

@@ -14,6 +14,7 @@ from annotate_app.store.base import StoreBase, first_row
 class PageAnswer:
     """One human label or skip from the label page, as stored (choice about the pair's own A/B)."""
 
+    annotator: str
     client_id: str
     pair_id: str
     kind: Literal["label", "skip"]
@@ -28,13 +29,13 @@ class PageAnswer:
 # Set-wise, so an outbox of any size is two statements; RETURNING names each event's pair.
 _INSERT_EVENTS = (
     "INSERT INTO label_events (pair_id, annotator, source, kind, choice, both_bad, left_side, "
-    "rationale, aspects, latency_ms) SELECT unnest(?::VARCHAR[]), ?, 'human', unnest(?::VARCHAR[]), "
-    "unnest(?::SMALLINT[]), unnest(?::BOOLEAN[]), unnest(?::VARCHAR[]), unnest(?::VARCHAR[]), "
-    "unnest(?::JSON[]), unnest(?::INTEGER[]) RETURNING id, pair_id"
+    "rationale, aspects, latency_ms) SELECT unnest(?::VARCHAR[]), unnest(?::VARCHAR[]), 'human', "
+    "unnest(?::VARCHAR[]), unnest(?::SMALLINT[]), unnest(?::BOOLEAN[]), unnest(?::VARCHAR[]), "
+    "unnest(?::VARCHAR[]), unnest(?::JSON[]), unnest(?::INTEGER[]) RETURNING id, annotator, pair_id"
 )
 _INSERT_CLIENT_IDS = (
     "INSERT INTO label_client_ids (client_id, event_id, annotator) "
-    "SELECT unnest(?::VARCHAR[]), unnest(?::BIGINT[]), ?"
+    "SELECT unnest(?::VARCHAR[]), unnest(?::BIGINT[]), unnest(?::VARCHAR[])"
 )
 
 
@@ -53,25 +54,25 @@ class ClientAnswerStore(StoreBase):
 
     def record_answers(
         self,
-        annotator: str,
         answers: list[PageAnswer],
         leases: list[LeaseRow] | None = None,
         replacing: list[tuple[str, str]] | None = None,
     ) -> list[int]:
-        """One commit for a whole outbox: every answer's event and its page id (a page id seen
-        before fails the whole commit), and the leases handed out meanwhile (``insert_leases``).
-        Returns the event ids in the answers' order. The answers must name distinct pairs."""
+        """One commit for whole outboxes (of one annotator or several): every answer's event and
+        its page id (a page id seen before fails the whole commit), and the leases handed out
+        meanwhile (``insert_leases``). Returns the event ids in the answers' order. An annotator's
+        answers must name distinct pairs."""
         if not answers:
             return []
-        pairs = [a.pair_id for a in answers]
-        if len(set(pairs)) != len(pairs):
-            raise ValueError("one outbox commit takes one answer per pair")
+        keys = [(a.annotator, a.pair_id) for a in answers]
+        if len(set(keys)) != len(keys):
+            raise ValueError("one commit takes one answer per pair and annotator")
         with self.transaction() as cur:
             rows = cur.execute(
                 _INSERT_EVENTS,
                 [
-                    pairs,
-                    annotator,
+                    [a.pair_id for a in answers],
+                    [a.annotator for a in answers],
                     [a.kind for a in answers],
                     [a.choice for a in answers],
                     [a.both_bad for a in answers],
@@ -81,9 +82,12 @@ class ClientAnswerStore(StoreBase):
                     [a.latency_ms for a in answers],
                 ],
             ).fetchall()
-            event_of = {str(pair): int(event) for event, pair in rows}
-            events = [event_of[pair] for pair in pairs]
-            cur.execute(_INSERT_CLIENT_IDS, [[a.client_id for a in answers], events, annotator])
+            event_of = {(str(who), str(pair)): int(event) for event, who, pair in rows}
+            events = [event_of[key] for key in keys]
+            cur.execute(
+                _INSERT_CLIENT_IDS,
+                [[a.client_id for a in answers], events, [a.annotator for a in answers]],
+            )
             insert_leases(cur, leases or [], replacing)
         return events
 
