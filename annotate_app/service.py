@@ -4,7 +4,8 @@ DuckDB lets one process hold the project file, so the server opens it once, at s
 until it stops (``annotate serve`` opens it before Streamlit listens; see ``cli/serve.py``). Every
 browser session takes short cursors on that one connection. One thread, started here:
 
-- writes the leases the label page handed out (in batches, off the answer path);
+- writes the leases the label page handed out that no answer commit carried (in batches, off the
+  answer path), and deletes expired lease rows;
 - follows running jobs, so their progress reaches the ``jobs`` table with nobody watching, and
   adopts jobs that a stopped process left behind;
 - answers ``annotate backup`` requests (the CLI cannot open the file while the app holds it);

@@ -7,7 +7,8 @@ next pair from its buffer at the key press; the latency measured here is the ack
 the key press to the server's acknowledgement of the answer's id, in the page. After the server
 stops, DuckDB is checked: every acknowledged event id present, no extra label, no pair labeled twice.
 The server's CPU per answer gives the capacity of one server process: answers per CPU second, and
-annotators at 10 s per label.
+annotators at 10 s per label. The server's probe also counts its answer commits, so the table says
+how many outboxes each commit carried (outboxes arriving during a commit share the next one).
 
 The label page answers through the label route (``POST /annotate/label/sync``), without a Streamlit
 rerun. The accounts are made with ``annotate user add NAME --role annotator --password-stdin`` and
@@ -67,7 +68,9 @@ def browser_run(
         cpu = ld.cpu_seconds(proc.pid) - window.get("cpu0", 0.0)
     finally:
         ld.stop(proc)
-    server_ms = [float(line) for line in probe.read_text().split()]
+    probed = [line.split() for line in probe.read_text().splitlines() if line.strip()]
+    server_ms = [float(row[0]) for row in probed]
+    commits, outboxes = (int(probed[-1][1]), int(probed[-1][2])) if probed else (0, 0)
     with Store(db) as store:
         labels = store.current_labels("human")
         events = store.label_events()
@@ -81,6 +84,7 @@ def browser_run(
         "server_median": statistics.median(server_ms),
         "server_p95": ld.pct(server_ms, 0.95),
         "server_n": len(server_ms),
+        "outboxes_per_commit": outboxes / max(1, commits),
         "per_s": len(acked) / result.wall_s,
         # the window starts once every annotator signed in: sign-ins (a password hash each) and
         # page loads are not answers
@@ -195,7 +199,8 @@ def main() -> None:
             f"{n} annotators: {b['cpu_ms']:.1f} ms of server CPU per answer, so one process "
             f"answers about {1000 / b['cpu_ms']:.0f} per CPU second: about "
             f"{10000 / b['cpu_ms']:.0f} annotators at one label per 10 s, or "
-            f"{5000 / b['cpu_ms']:.0f} at one per 5 s, on one core."
+            f"{5000 / b['cpu_ms']:.0f} at one per 5 s, on one core. Outboxes per answer commit "
+            f"(group commit): {b['outboxes_per_commit']:.2f}."
         )
 
 

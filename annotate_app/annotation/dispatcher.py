@@ -15,9 +15,10 @@ others' queue scans (p95 about 1 s with 8 annotators). Here the lock guards only
 
 Every answer is written to DuckDB before the caller sees it. Leases are too, except in the app,
 which calls ``write_behind(store)``: there a lease is written in a batch within a fraction of a
-second, either in the commit of the next outbox of answers (``writing_leases``; one commit instead
-of two) or by the app's service thread (``flush``). A crash can lose only the leases of that last
-moment, and the next process cuts the previous process's leases to a short grace time anyway.
+second, either in the same commit as the answers whose buffer top-up handed it out
+(``writing_leases``; one commit instead of two) or by the app's service thread (``flush``). A
+crash can lose only the leases of that last moment, and the next process cuts the previous
+process's leases to a short grace time anyway.
 
 A lease row is not deleted when its pair is answered: a lease on a pair the annotator answered holds
 nothing (the loader ignores it), and a delete per answer would cost as much as the answer's own

@@ -27,6 +27,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from annotate_app import service
+from annotate_app.annotation import group_commit
 from annotate_app.service import Services
 from annotate_app.settings import ProjectSettings
 from annotate_app.ui import label_exchange, session_cookie
@@ -112,7 +113,7 @@ async def sync(request: Request) -> Response:
     if reply is None:
         return _refusal(401, "not signed in")
     if TIMING_LOG:
-        _log_time(started)
+        _log_time(started, services)
     return JSONResponse(reply, headers={"Cache-Control": "no-store"})
 
 
@@ -126,11 +127,14 @@ def _answer(services: Services, token: str | None, sent: label_exchange.SyncRequ
     return label_exchange.exchange(services.store, who, settings, sent)
 
 
-def _log_time(started: float) -> None:
-    """Request received to reply ready, appended to ``ANNOTATE_TIMING_LOG``: the load benchmark's
-    probe."""
+def _log_time(started: float, services: Services) -> None:
+    """Request received to reply ready (ms), and the answer commits and outboxes committed so far,
+    appended to ``ANNOTATE_TIMING_LOG``: the load benchmark's probe."""
+    grouped = group_commit.for_store(services.store)
     with open(TIMING_LOG or os.devnull, "a", encoding="utf-8") as f:
-        f.write(f"{(time.perf_counter() - started) * 1000:.2f}\n")
+        f.write(
+            f"{(time.perf_counter() - started) * 1000:.2f} {grouped.commits} {grouped.outboxes}\n"
+        )
 
 
 def routes() -> list[Route]:
