@@ -7,6 +7,9 @@
         --train SPLIT/hh-pool-1400.jsonl --test SPLIT/hh-test-600.jsonl [--folds 5] [--seeds 5]
         [--encoders minilm,smollm2,minilm+smollm2] [--pick 0,1,2] [--few]
         [--cv-only --pool-size N]   # a reduced run: CV on the first N pool pairs, no test
+    nice -n 10 .venv/bin/python bench/bench_reward_features.py --db CACHE.duckdb \
+        --train SPLIT/hh-pool-1400.jsonl --test SPLIT/hh-test-600.jsonl --encoders minilm \
+        --choose-head [--seeds 5] [--pool-size N]   # the train job's per-project head choice
 
 The figures and exact commands of the last run are in docs/benchmarks.md, "Reward model features
 out of sample: heads and encoders chosen on pool folds".
@@ -16,8 +19,10 @@ weight decay / fewer steps, the log reply length feature, and the encoders MiniL
 (last token) and both concatenated. Every candidate is scored by K-fold CV inside the pool (the
 same folds and seeds for all); the one with the best mean CV accuracy is the chosen one, and only
 then is every candidate trained on the whole pool and scored on the test file, with the same seeds
-(paired). The test column of a candidate that was not chosen is printed for reading, never for
-choosing; a test difference comes with its se over seeds and over test pairs (the one that says
+(paired). With ``--choose-head`` the choice is the app's own (``reward.head_choice.choose_head``,
+as the train job runs it on a project's training labels): made on the pool alone, per seed, and
+the head it picks is scored on test against the default head with the same seed. The test column of
+a candidate that was not chosen is printed for reading, never for choosing; a test difference comes with its se over seeds and over test pairs (the one that says
 whether it would hold on other pairs). Vectors come from, and go to, the embedding cache of the
 project at --db, in chunks, so a stopped embedding run resumes where it stopped.
 """
@@ -180,6 +185,11 @@ def main() -> None:
     parser.add_argument("--cv-only", action="store_true", help="no test scoring (nor test vectors)")
     parser.add_argument("--few", action="store_true", help="two heads per encoder")
     parser.add_argument(
+        "--choose-head",
+        action="store_true",
+        help="score the train job's per-project head choice against the default head",
+    )
+    parser.add_argument(
         "--pick", help="only these candidates, by their row numbers (0 = the current head)"
     )
     args = parser.parse_args()
@@ -211,6 +221,9 @@ def main() -> None:
         return
     pool = data[encoders[0]][0]
     n = len(pool.y)
+    if args.choose_head:
+        choose_head_table(args, *data[encoders[0]])
+        return
     fold_of = np.random.default_rng(0).permutation(n) % args.folds
     cands = [c for c in candidates(encoders, args.few) if c.encoder in data]
     if args.pick:
@@ -283,6 +296,75 @@ def main() -> None:
     print(f"| minilm | peer: logistic regression on e_A - e_B (C=1) | - | - | {peer:.3f} | - |")
     shorter_acc = pairwise_accuracy(shorter, held.y)
     print(f"| - | peer: shorter reply wins | - | - | {shorter_acc:.3f} | - |")
+
+
+def choose_head_table(args, pool: Split, test: Split) -> None:
+    """Per seed: the app's head choice on the pool (CV inside it), then the chosen head and the
+    default head, both trained on the whole pool with that seed, scored once on test."""
+    from collections import Counter
+
+    from annotate_app.reward.config import HeadChoiceConfig
+    from annotate_app.reward.head_choice import choose_head
+
+    default = Candidate("default", "minilm", HeadConfig())
+    picked, seconds, one_fit, cv_rows = [], [], [], []
+    right_default, right_chosen = [], []
+    for seed in range(args.seeds):
+
+        def fit_predict(head: HeadConfig, fit: np.ndarray, score: np.ndarray) -> np.ndarray:
+            model = fit_head(pool.a[fit], pool.b[fit], pool.y[fit], np.ones(len(fit)), head)
+            return model.member_probs(pool.a[score], pool.b[score]).mean(0)
+
+        cpu = time.process_time()
+        choice = choose_head(
+            fit_predict,
+            pool.y,
+            replace(HeadConfig(), seed=seed),
+            HeadChoiceConfig(folds=args.folds, seed=seed),
+        )
+        seconds.append(time.process_time() - cpu)
+        picked.append(choice.variant)
+        cv_rows.append(choice.cv)
+        chosen = Candidate(choice.variant, "minilm", choice.head)
+        cpu = time.process_time()
+        right_default.append(per_pair(probs(pool, test, default, seed), test.y))
+        one_fit.append(time.process_time() - cpu)
+        right_chosen.append(per_pair(probs(pool, test, chosen, seed), test.y))
+        print(
+            f"seed {seed}: chose {choice.variant} ({choice.reason}); test "
+            f"{right_chosen[-1].mean():.3f} vs default {right_default[-1].mean():.3f}; "
+            f"choice took {seconds[-1]:.1f} s of CPU, one default fit {one_fit[-1]:.1f} s",
+            flush=True,
+        )
+    rd, rc = np.stack(right_default), np.stack(right_chosen)
+    d_seed = rc.mean(1) - rd.mean(1)
+    d_pair = rc.mean(0) - rd.mean(0)
+    print(
+        f"\npool {args.train.name} ({len(pool.y)} pairs, {args.folds}-fold CV), test "
+        f"{args.test.name} ({len(test.y)} pairs); {args.seeds} paired seeds"
+    )
+    print("| variant | pool CV log-loss (rescaled) | pool CV raw log-loss | pool CV acc |")
+    print("|---|---|---|---|")
+    for v in cv_rows[0]:
+        ll = np.mean([c[v]["cv_log_loss"] for c in cv_rows])
+        raw = np.mean([c[v]["cv_raw_log_loss"] for c in cv_rows])
+        acc = np.mean([c[v]["cv_accuracy"] for c in cv_rows])
+        print(f"| {v} | {ll:.4f} | {raw:.4f} | {acc:.3f} |")
+    counts = ", ".join(f"{v} {k}" for v, k in Counter(picked).most_common())
+    print(
+        "\n| head | test acc ± se over seeds | vs default ± se over seeds, over test pairs "
+        "| chosen (seeds) | head CPU s, median |"
+    )
+    print("|---|---|---|---|---|")
+    print(
+        f"| default (hidden 16, wd 1) | {rd.mean():.3f} ± {se(rd.mean(1)):.3f} | - | - "
+        f"| {np.median(one_fit):.1f} (one fit) |"
+    )
+    print(
+        f"| per-project choice | {rc.mean():.3f} ± {se(rc.mean(1)):.3f} "
+        f"| {d_seed.mean():+.3f} ± {se(d_seed):.3f}, ± {se(d_pair):.3f} | {counts} "
+        f"| {np.median(seconds):.1f} (the choice) + one fit |"
+    )
 
 
 if __name__ == "__main__":
