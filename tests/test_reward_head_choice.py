@@ -87,3 +87,20 @@ def test_head_choice_settings_are_checked_and_old_job_params_still_load() -> Non
     assert train_config(params) == TrainConfig()  # the variants survive JSON as a list
     del params["head_choice"]  # a version trained before the choice existed
     assert train_config(params).head_choice == HeadChoiceConfig()
+
+
+def test_more_labels_than_max_labels_cut_the_folds_from_a_fixed_sample() -> None:
+    seen: set[int] = set()
+
+    def fit_predict(head: HeadConfig, fit: np.ndarray, score: np.ndarray) -> np.ndarray:
+        seen.update(fit.tolist(), score.tolist())
+        return np.full(len(score), 0.5)
+
+    y = (np.arange(300) % 2).astype(float)
+    config = HeadChoiceConfig(folds=3, min_labels=100, max_labels=120)
+    choice = choose_head(fit_predict, y, BASE, config)
+    assert len(seen) == 120 and seen <= set(range(300))
+    # no head is better than another here, and the stack gets no partial cross-fit
+    assert choice.n == 120 and choice.variant == "default" and choice.crossfit is None
+    with pytest.raises(ValueError, match="max_labels"):
+        HeadChoiceConfig(min_labels=100, max_labels=50)

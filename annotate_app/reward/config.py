@@ -75,6 +75,9 @@ class HeadChoiceConfig:
     folds: int = 5
     # below this many training labels the folds are too small to tell heads apart: the default
     min_labels: int = 100
+    # above this many, the folds are cut from a fixed random sample of this size: the choice costs
+    # 4 x 5 head fits (about 20 s of CPU at 1,400 labels), and a head's fit time grows with labels
+    max_labels: int = 2000
     margin_se: float = 2.0
     seed: int = 0
 
@@ -89,6 +92,10 @@ class HeadChoiceConfig:
             raise ValueError("head choice needs at least one variant")
         if self.folds < 2:
             raise ValueError(f"head choice needs at least 2 folds, not {self.folds}")
+        if self.max_labels < self.min_labels:
+            raise ValueError(
+                f"head choice max_labels ({self.max_labels}) is below min_labels ({self.min_labels})"
+            )
 
 
 @dataclass

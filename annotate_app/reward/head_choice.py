@@ -43,7 +43,7 @@ class HeadChoice:
     # default: diff (mean per-pair rescaled log-loss difference, negative is better) and its se
     cv: dict[str, dict[str, float]] = field(default_factory=dict)
     crossfit: np.ndarray | None = None  # the chosen head's cross-fitted p(A better), or None
-    n: int = 0
+    n: int = 0  # the training labels the folds were cut from
     folds: int = 0
     seconds: float = 0.0
 
@@ -92,10 +92,17 @@ def choose_head(
         )
         return HeadChoice(default, head_variant(base, default), why, n=n)
     heads = {v: head_variant(base, v) for v in config.variants}
+    rows = np.arange(n)
+    if n > config.max_labels:
+        rng = np.random.default_rng(config.seed)
+        rows = np.sort(rng.choice(n, config.max_labels, replace=False))
+    target = target[rows]
+
+    def on_sample(head: HeadConfig):
+        return lambda fit, score: fit_predict(head, rows[fit], rows[score])
+
     probs = {
-        v: crossfit_probs(
-            lambda fit, score, h=head: fit_predict(h, fit, score), n, config.folds, config.seed
-        )
+        v: crossfit_probs(on_sample(head), len(rows), config.folds, config.seed)
         for v, head in heads.items()
     }
     losses = {v: pair_log_loss(rescaled(p, target), target) for v, p in probs.items()}
@@ -107,7 +114,7 @@ def choose_head(
             "cv_raw_log_loss": float(pair_log_loss(probs[v], target).mean()),
             "cv_accuracy": pairwise_accuracy(probs[v], target),
             "diff": float(diff.mean()),
-            "se": float(diff.std(ddof=1) / np.sqrt(n)),
+            "se": float(diff.std(ddof=1) / np.sqrt(len(rows))),
         }
     better = [
         v
@@ -129,8 +136,9 @@ def choose_head(
         heads[chosen],
         reason,
         cv,
-        probs[chosen],
-        n=n,
+        # cross-fitted probabilities for every training pair, or none when only a sample had them
+        probs[chosen] if len(rows) == n else None,
+        n=len(rows),
         folds=config.folds,
         seconds=time.perf_counter() - start,
     )
