@@ -56,10 +56,7 @@ def test_dashboard_renders_every_panel(project):
     for title in ("Cohen", "Gold accuracy", "reliability", "Reward model", "Routing mix", "Spend"):
         assert title in specs
     assert "no reward model trained yet" not in specs  # the two versions are on the curve
-    assert [b.proto.label for b in at.get("download_button")][:2] == [
-        "Download preference dataset",
-        "Download audit log (every label event)",
-    ]
+    assert not at.get("download_button"), "downloads have one home: the Data page"
 
 
 def test_dashboard_filter_by_annotator(project):

@@ -201,7 +201,7 @@ def test_pairs_with_a_blank_response_are_left_out_and_counted(store, tmp_path):
     ],
 )
 def test_download_bytes_and_names(project, fmt, options, members):
-    """The Dashboard's download: one file, or a zip of the split files or the folder."""
+    """The Data page's download: one file, or a zip of the split files or the folder."""
     import io
     import zipfile
 

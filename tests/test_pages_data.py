@@ -92,3 +92,29 @@ def store_export(store) -> str:
 
     data, _ = export_bytes(store, "dpo-jsonl", ExportOptions(source="people"))
     return data.decode()
+
+
+def test_every_download_is_here_and_the_vote_rules_reach_the_export(project):
+    """The page is the one home of the downloads: dataset (with the aggregation options), audit
+    log and reward model."""
+    from annotate_app.ui import common
+
+    at = _page()
+    _import(at)
+    store = common.store()
+    first = store.pairs_frame()["pair_id"].tolist()[0]
+    for name, choice in (("alice", 1), ("bob", 1), ("carol", -1)):
+        store.add_label(first, name, choice=choice)  # two of three votes side with the decision
+    at.run()
+    assert any(c.value.startswith("1 preference rows") for c in at.caption)
+    at.slider(key="data-export-agree").set_value(0.75).run()
+    assert any(c.value.startswith("0 preference rows") for c in at.caption), [
+        c.value for c in at.caption
+    ]
+    labels = [b.proto.label for b in at.get("download_button")]
+    assert "Download audit log (every label event)" in labels
+    assert any("No reward model trained yet" in c.value for c in at.caption)
+    at.selectbox(key="data-export-fmt").set_value("battles").run()
+    assert not at.exception
+    at.button(key="data-export-prepare").click().run()
+    assert "Download battles.json" in [b.proto.label for b in at.get("download_button")]

@@ -1,7 +1,7 @@
-"""Dashboard (admin): is the data good, is the money well spent; plus the export downloads.
+"""Dashboard (admin): is the data good, is the money well spent.
 
 All numbers come from ``analytics.dashboard.load_dashboard`` in one call; this page only lays them
-out. Downloads build their file when clicked (deferred ``download_button`` data).
+out. The downloads live on the Data page, with the export's rules.
 """
 
 from __future__ import annotations
@@ -13,11 +13,6 @@ import streamlit as st
 from annotate_app.active.bandit import leader_line, project_standings
 from annotate_app.analytics import figures
 from annotate_app.analytics.dashboard import headline, load_dashboard, reward_model_accuracy
-from annotate_app.export.audit import AUDIT_FORMATS, audit_log_bytes
-from annotate_app.export.model import model_bytes
-from annotate_app.export.options import EXPORT_FORMATS, ExportOptions
-from annotate_app.export.preferences import download_name, export_bytes
-from annotate_app.labels.consensus import AGGREGATIONS
 from annotate_app.labels.sources import SOURCES
 from annotate_app.store import Store
 from annotate_app.store.analytics import LabelFilter
@@ -41,55 +36,6 @@ def _filters(store: Store) -> LabelFilter:
         sources=tuple(sources),
         categories=tuple(categories),
     )
-
-
-def _downloads(store: Store) -> None:
-    st.subheader("Exports")
-    left, right = st.columns(2)
-    with left:
-        fmt = st.selectbox("Dataset format", EXPORT_FORMATS, key="dl-format")
-        source = st.selectbox("Label source", (*SOURCES, "all"), index=3, key="dl-source")
-        aggregate = st.selectbox("Aggregate annotators", AGGREGATIONS, key="dl-aggregate")
-        min_agreement = st.slider("Minimum agreement", 0.0, 1.0, 0.0, 0.05, key="dl-agree")
-        min_confidence = st.slider("Minimum confidence", 0.0, 1.0, 0.0, 0.05, key="dl-conf")
-        test_fraction = st.slider(
-            "Test split (share of prompts)", 0.0, 0.5, 0.0, 0.05, key="dl-test"
-        )
-        options = ExportOptions(
-            source=source,
-            aggregate=aggregate,
-            min_agreement=min_agreement,
-            min_confidence=min_confidence,
-            test_fraction=test_fraction,
-        )
-        st.download_button(
-            "Download preference dataset",
-            data=lambda: export_bytes(store, fmt, options)[0],
-            file_name=download_name(fmt, options),
-            key="dl-dataset",
-            on_click="ignore",
-        )
-    with right:
-        audit_fmt = st.selectbox("Audit log format", AUDIT_FORMATS, key="dl-audit-format")
-        st.download_button(
-            "Download audit log (every label event)",
-            data=lambda: audit_log_bytes(store.audit_log_frame(), audit_fmt),
-            file_name=f"label-events.{audit_fmt}",
-            key="dl-audit",
-            on_click="ignore",
-        )
-        versions = store.model_versions_frame()
-        if versions.empty:
-            st.caption("No reward model trained yet.")
-        else:
-            version = st.selectbox("Reward model version", list(versions["id"])[::-1], key="dl-rm")
-            st.download_button(
-                "Download reward model (Hugging Face folder, zipped)",
-                data=lambda: model_bytes(store, version)[0],
-                file_name=f"reward-model-{version}.zip",
-                key="dl-model",
-                on_click="ignore",
-            )
 
 
 def render() -> None:
@@ -159,4 +105,6 @@ def render() -> None:
     left.plotly_chart(figures.routing_mix(data.routes), key="fig-routes")
     right.plotly_chart(figures.spend_vs_budget(data.spend), key="fig-spend")
 
-    _downloads(store)
+    st.caption(
+        "Downloads (the preference dataset, the audit log, reward models) are on the Data page."
+    )

@@ -1,9 +1,10 @@
 """Upload a file and import it through the same ingest code as ``annotate import``.
 
 Every row is validated first; the import happens only when the admin confirms a clean file, or
-explicitly chooses to import the valid rows and skip the rest. The export sits here too, with the
-safe default: labels given by people only, and judge verdicts only when every judge has been
-measured against people.
+explicitly chooses to import the valid rows and skip the rest. Every download of the project's
+outputs sits here too: the preference dataset (with the safe default: labels given by people only,
+and judge verdicts only when every judge has been measured against people), the audit log and the
+reward model.
 """
 
 from __future__ import annotations
@@ -16,7 +17,9 @@ import streamlit as st
 
 from annotate_app import settings
 from annotate_app.analytics.agreement import judge_agreement
-from annotate_app.export.options import ExportOptions
+from annotate_app.export.audit import AUDIT_FORMATS, audit_log_bytes
+from annotate_app.export.model import model_bytes
+from annotate_app.export.options import EXPORT_FORMATS, ExportOptions
 from annotate_app.export.preferences import export_bytes, preference_rows
 from annotate_app.ingest import (
     ImportOptions,
@@ -27,6 +30,7 @@ from annotate_app.ingest import (
     parse_file,
 )
 from annotate_app.ingest.formats import FORMATS
+from annotate_app.labels.consensus import AGGREGATIONS
 from annotate_app.labels.sources import PEOPLE
 from annotate_app.ui import common
 
@@ -37,7 +41,13 @@ IMPORTED_KEY = (
 # A judge counts as measured once this many pairs carry both its verdict and people's decision: the
 # Wilson interval of its agreement is then about +-0.3 wide or narrower.
 MIN_MEASURED_PAIRS = 10
-EXPORT_CHOICES = {"dpo-jsonl": "JSONL (TRL / DPO)", "parquet": "Parquet", "hf": "HF dataset (zip)"}
+_FORMAT_NAMES = {
+    "dpo-jsonl": "JSONL (TRL / DPO)",
+    "parquet": "Parquet",
+    "hf": "HF dataset (zip)",
+    "battles": "Battles (JSON, for model ratings)",
+}
+EXPORT_CHOICES = {fmt: _FORMAT_NAMES.get(fmt, fmt) for fmt in EXPORT_FORMATS}
 
 common.require_admin()
 store = common.store()
@@ -153,19 +163,71 @@ export_fmt = fmt_col.selectbox(
 test_fraction = test_col.slider(
     "Test split (share of prompts)", 0.0, 0.5, 0.0, 0.05, key="data-export-test"
 )
+with st.expander("How a pair with several votes is decided"):
+    agg_col, agree_col, conf_col = st.columns(3)
+    aggregate = agg_col.selectbox(
+        "Aggregate the votes",
+        AGGREGATIONS,
+        key="data-export-aggregate",
+        help="mean: the mean of the votes' strengths; majority: the most common side; bt: "
+        "Bradley-Terry over all votes, weighted by each voter's agreement with the rest.",
+    )
+    min_agreement = agree_col.slider(
+        "Minimum agreement", 0.0, 1.0, 0.0, 0.05, key="data-export-agree",
+        help="Leave out pairs where fewer than this share of the votes side with the decision.",
+    )  # fmt: skip
+    min_confidence = conf_col.slider(
+        "Minimum confidence", 0.0, 1.0, 0.0, 0.05, key="data-export-conf",
+        help="Leave out pairs whose chosen side is better with less than this probability.",
+    )  # fmt: skip
 export_options = ExportOptions(
-    source="all" if include_ai else PEOPLE, test_fraction=float(test_fraction)
+    source="all" if include_ai else PEOPLE,
+    aggregate=aggregate,
+    min_agreement=float(min_agreement),
+    min_confidence=float(min_confidence),
+    test_fraction=float(test_fraction),
 )
-export_rows = preference_rows(store, export_options)
-flagged = export_rows.dropped.get("flagged", 0)
-left_out = ", ".join(f"{n} {why}" for why, n in export_rows.dropped.items() if n)
-st.caption(
-    f"{sum(len(rows) for rows in export_rows.splits.values())} preference rows"
-    + (f"; left out {left_out}" if left_out else "")
-    + (" (flagged pairs come back after review)" if flagged else "")
-)
+if export_fmt == "battles":
+    st.caption("Battles: every vote as one model-against-model battle, for an Arena-style rating.")
+else:
+    export_rows = preference_rows(store, export_options)
+    flagged = export_rows.dropped.get("flagged", 0)
+    left_out = ", ".join(f"{n} {why}" for why, n in export_rows.dropped.items() if n)
+    st.caption(
+        f"{sum(len(rows) for rows in export_rows.splits.values())} preference rows"
+        + (f"; left out {left_out}" if left_out else "")
+        + (" (flagged pairs come back after review)" if flagged else "")
+    )
 if st.button("Prepare the download", key="data-export-prepare"):
     data, name = export_bytes(store, export_fmt, export_options)
     st.download_button(
         f"Download {name}", data, file_name=name, key="data-export-download", type="primary"
     )
+
+audit_col, model_col = st.columns(2)
+with audit_col:
+    st.markdown("**Audit log**")
+    audit_fmt = st.selectbox("Audit log format", AUDIT_FORMATS, key="data-audit-format")
+    st.download_button(
+        "Download audit log (every label event)",
+        data=lambda: audit_log_bytes(store.audit_log_frame(), audit_fmt),
+        file_name=f"label-events.{audit_fmt}",
+        key="data-audit-download",
+        on_click="ignore",
+    )
+with model_col:
+    st.markdown("**Reward model**")
+    versions = store.model_versions_frame()
+    if versions.empty:
+        st.caption("No reward model trained yet: train one on the Jobs page.")
+    else:
+        version = st.selectbox(
+            "Reward model version", list(versions["id"])[::-1], key="data-model-version"
+        )
+        st.download_button(
+            "Download reward model (Hugging Face folder, zipped)",
+            data=lambda: model_bytes(store, version)[0],
+            file_name=f"reward-model-{version}.zip",
+            key="data-model-download",
+            on_click="ignore",
+        )
