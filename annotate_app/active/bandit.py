@@ -136,25 +136,28 @@ class AutoBandit:
             return [ArmEstimate(a, 0, 0.0, 0.0, -math.inf, math.inf) for a in arms]
         probs = _probs(rounds, arms)
         terms = _terms(rounds, arms, probs)
-        live = probs > 0
         base = arms.index(BASELINE)
+        rows = (probs > 0) & (probs[:, [base]] > 0)  # rounds that could draw the arm and random
+        n = rows.sum(0)
+        diff = terms - terms[:, [base]]
+        count = np.maximum(n, 1)
+        mean = np.where(rows, diff, 0.0).sum(0) / count
+        var = (np.where(rows, diff - mean, 0.0) ** 2).sum(0) / np.maximum(n - 1, 1)
+        se = np.where(n > 1, np.sqrt(var) / np.sqrt(count), math.inf)
+        gains = np.where(rows, terms, 0.0).sum(0) / count
         pulls = [r.arm for r in rounds]
         out = []
         for i, arm in enumerate(arms):
-            rows = live[:, i] & live[:, base]
-            n = int(rows.sum())
-            diff = terms[rows, i] - terms[rows, base]
-            mean = float(diff.mean()) if n else 0.0
-            se = float(diff.std(ddof=1)) / math.sqrt(n) if n > 1 else math.inf
-            half = self.config.bound(n)
+            half = self.config.bound(int(n[i]))
+            m = float(mean[i])
             out.append(
                 ArmEstimate(
                     arm=arm,
                     pulls=pulls.count(arm),
-                    gain=float(terms[rows, i].mean()) if n else 0.0,
-                    vs_random=mean,
-                    low=mean - half * se if arm != BASELINE else 0.0,
-                    high=mean + half * se if arm != BASELINE else 0.0,
+                    gain=float(gains[i]),
+                    vs_random=m,
+                    low=m - half * float(se[i]) if arm != BASELINE else 0.0,
+                    high=m + half * float(se[i]) if arm != BASELINE else 0.0,
                 )
             )
         return out
