@@ -4,7 +4,6 @@ reward-model folder; plus the curation options (aggregation, floors, split)."""
 from __future__ import annotations
 
 import importlib.util
-import io
 import json
 import sys
 import zipfile
@@ -14,7 +13,7 @@ import pytest
 
 from annotate_app.cli import main
 from annotate_app.export.audit import export_audit_log
-from annotate_app.export.model import export_model, model_bytes
+from annotate_app.export.model import EXPORT_MODEL, export_model, model_zip, start_model_zip
 from annotate_app.export.options import ExportOptions
 from annotate_app.export.preferences import (
     PREFERENCE_COLUMNS,
@@ -22,6 +21,7 @@ from annotate_app.export.preferences import (
     export_dataset,
     preference_rows,
 )
+from annotate_app.jobs import JobRunner
 from annotate_app.labels.consensus import pair_consensus
 from annotate_app.store import Store
 from tests.analytics_data import populate
@@ -170,10 +170,23 @@ def test_export_model_copies_the_folder(project, tmp_path):
         export_model(project, "rm-1", tmp_path / "out")
     with pytest.raises(ValueError, match="no model version 'nope'"):
         export_model(project, "nope", tmp_path / "other")
-    data, name = model_bytes(project, "rm-1")
-    assert name == "reward-model-rm-1.zip"
-    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+
+
+def test_the_model_download_is_zipped_by_a_worker_job(project):
+    """The app's download: a real worker subprocess writes the zip; the server never loads the
+    model. A second version's zip is its own job; an unknown version fails before any job."""
+    runner = JobRunner(project)
+    job = runner.wait(start_model_zip(project, runner, "rm-1"))
+    assert job["result"]["zip"] == "reward-model-rm-1.zip"
+    assert project.latest_job(EXPORT_MODEL, "version", "rm-1")["id"] == job["id"]
+    assert project.latest_job(EXPORT_MODEL, "version", "rm-2") is None
+    path = model_zip(runner, job)
+    with zipfile.ZipFile(path) as archive:
         assert sorted(archive.namelist()) == ["config.json", "sub/weights.bin"]
+        assert archive.read("sub/weights.bin") == b"\x00\x01weights"
+    assert [p.name for p in path.parent.iterdir()] == [path.name], "no folder or temp file left"
+    with pytest.raises(ValueError, match="no model version 'nope'"):
+        start_model_zip(project, runner, "nope")
 
 
 def test_download_bytes(project):

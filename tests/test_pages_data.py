@@ -118,3 +118,38 @@ def test_every_download_is_here_and_the_vote_rules_reach_the_export(project):
     assert not at.exception
     at.button(key="data-export-prepare").click().run()
     assert "Download battles.json" in [b.proto.label for b in at.get("download_button")]
+
+
+def test_the_model_download_is_prepared_by_a_job(project, tmp_path):
+    from annotate_app.export.model import EXPORT_MODEL
+    from annotate_app.ui import common
+
+    folder = tmp_path / "rm"
+    folder.mkdir()
+    (folder / "config.json").write_text("{}")
+    store = common.store()
+    store.save_model_version(
+        {
+            "id": "rm-1",
+            "mode": "head",
+            "encoder": "minilm",
+            "path": str(folder),
+            "n_labels": 1,
+            "train_seconds": 1.0,
+        },
+        embeddings=None,
+        scores=None,
+        priorities=None,
+        strategy="random",
+        acquisition_policies=[],
+    )
+    at = _page()
+    assert not [b for b in at.get("download_button") if "reward model" in b.proto.label]
+    at.button(key="data-model-prepare").click().run()
+    assert not at.exception, at.exception
+    job = store.latest_job(EXPORT_MODEL, "version", "rm-1")
+    assert job is not None, "the click started a job"
+    common.services().runner.wait(job["id"])
+    at.run()
+    labels = [b.proto.label for b in at.get("download_button")]
+    assert "Download reward model (Hugging Face folder, zipped)" in labels, labels

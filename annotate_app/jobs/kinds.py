@@ -45,7 +45,11 @@ def resolve(target: str) -> Callable:
 
 # Modules that register job kinds when imported; each keeps its kinds next to its own code.
 # ``ANNOTATE_JOB_MODULES`` (comma-separated) adds more, for plugins and tests; workers inherit it.
-BUILTIN_KIND_MODULES: tuple[str, ...] = ("annotate_app.judge.jobs", "annotate_app.reward.jobs")
+BUILTIN_KIND_MODULES: tuple[str, ...] = (
+    "annotate_app.judge.jobs",
+    "annotate_app.reward.jobs",
+    "annotate_app.export.model",
+)
 
 
 def _load_builtin_kinds() -> None:

@@ -53,6 +53,16 @@ class JobStore(StoreBase):
                 [*params, limit],
             ).df()
 
+    def latest_job(self, kind: str, param: str, value: str) -> dict | None:
+        """The newest job of ``kind`` started with ``params[param] == value``."""
+        with self.cursor() as cur:
+            frame = cur.execute(
+                "SELECT * FROM jobs WHERE kind = ? AND json_extract_string(params, ?) = ? "
+                "ORDER BY created_at DESC, id DESC LIMIT 1",
+                [kind, f"$.{param}", value],
+            ).df()
+        return None if frame.empty else _job_row(frame.iloc[0].to_dict())
+
     def active_job(self, kind: str) -> str | None:
         with self.cursor() as cur:
             row = first_row(

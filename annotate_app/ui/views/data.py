@@ -18,7 +18,7 @@ import streamlit as st
 from annotate_app import settings
 from annotate_app.analytics.agreement import judge_agreement
 from annotate_app.export.audit import AUDIT_FORMATS, audit_log_bytes
-from annotate_app.export.model import model_bytes
+from annotate_app.export.model import EXPORT_MODEL, model_zip, start_model_zip
 from annotate_app.export.options import EXPORT_FORMATS, ExportOptions
 from annotate_app.export.preferences import export_bytes, preference_rows
 from annotate_app.ingest import (
@@ -47,6 +47,7 @@ _FORMAT_NAMES = {
     "hf": "HF dataset (zip)",
     "battles": "Battles (JSON, for model ratings)",
 }
+MODEL_ZIP_REFRESH_S = 2  # how often the page looks whether the model's zip is ready
 EXPORT_CHOICES = {fmt: _FORMAT_NAMES.get(fmt, fmt) for fmt in EXPORT_FORMATS}
 
 common.require_admin()
@@ -128,6 +129,48 @@ def _measured_judges() -> tuple[list[str], pd.DataFrame]:
     judges = store.judge_ids()
     measured = judge_agreement(store.overlap_votes())
     return judges, measured[measured["n_pairs"] >= MIN_MEASURED_PAIRS]
+
+
+def _preparing(job: dict | None) -> bool:
+    return job is not None and job["status"] in ("queued", "running")
+
+
+def _model_download(version: str) -> None:
+    """The zip is written by a worker job (writing it loads the model); while the job runs, the
+    panel looks again every few seconds."""
+    preparing = _preparing(store.latest_job(EXPORT_MODEL, "version", version))
+    every = MODEL_ZIP_REFRESH_S if preparing else None
+    st.fragment(run_every=every)(_model_zip_panel)(version, preparing)
+
+
+def _model_zip_panel(version: str, was_preparing: bool) -> None:
+    services = common.services()
+    job = store.latest_job(EXPORT_MODEL, "version", version)
+    if was_preparing and not _preparing(job):
+        st.rerun()  # the job ended: a full run draws the result and stops the polling
+    ready = model_zip(services.runner, job) if job else None
+    if ready is not None:
+        st.download_button(
+            "Download reward model (Hugging Face folder, zipped)",
+            data=ready.read_bytes,
+            file_name=ready.name,
+            key="data-model-download",
+            on_click="ignore",
+            type="primary",
+        )
+        return
+    if _preparing(job):
+        st.caption(f"Preparing the zip: {job.get('message') or job['status']}…")
+        return
+    if job is not None and job["status"] == "failed":
+        st.warning(f"The last try failed: {(job.get('error') or 'no message').splitlines()[0]}")
+    if st.button("Prepare the model download", key="data-model-prepare"):
+        try:
+            start_model_zip(store, services.runner, version)
+        except (ValueError, FileNotFoundError) as exc:
+            st.error(str(exc))
+        else:
+            st.rerun()  # a full run: the panel polls while the job runs
 
 
 st.divider()
@@ -224,10 +267,4 @@ with model_col:
         version = st.selectbox(
             "Reward model version", list(versions["id"])[::-1], key="data-model-version"
         )
-        st.download_button(
-            "Download reward model (Hugging Face folder, zipped)",
-            data=lambda: model_bytes(store, version)[0],
-            file_name=f"reward-model-{version}.zip",
-            key="data-model-download",
-            on_click="ignore",
-        )
+        _model_download(str(version))
