@@ -472,3 +472,29 @@ def test_scores_written_before_the_heads_own_column_still_route(tmp_path) -> Non
         routed = store.active_pair_scores()
         assert routed["head_p_a"].tolist() == [0.8]
         assert routed["head_uncertainty"].tolist() == [0.05]
+
+
+def test_routing_features_read_the_heads_own_score_and_spread() -> None:
+    """The rm_* features (escalation's confident reward model, the value policy's uncertainty rank,
+    the learned router) are the head's own; a score frame without those columns reads p_a."""
+    from annotate_app.routing.features import pair_features
+
+    pairs = pd.DataFrame(
+        {"pair_id": ["p"], "prompt": ["q"], "n_turns": [1], "text_a": ["a"], "text_b": ["b"]}
+    )
+    scores = pd.DataFrame(
+        {
+            "pair_id": ["p"],
+            "p_a": [0.93],
+            "uncertainty": [0.01],
+            "acquisition": [0.2],
+            "head_p_a": [0.2],
+            "head_uncertainty": [0.15],
+        }
+    )
+    own = pair_features(pairs, scores=scores).loc["p"]
+    assert own["rm_p_a"] == pytest.approx(0.2) and own["rm_confidence"] == pytest.approx(0.6)
+    assert own["rm_uncertainty"] == pytest.approx(0.15) and own["has_rm"] == 1.0
+    plain = pair_features(pairs, scores=scores.drop(columns=["head_p_a", "head_uncertainty"]))
+    assert plain.loc["p", "rm_p_a"] == pytest.approx(0.93)
+    assert plain.loc["p", "rm_uncertainty"] == pytest.approx(0.01)
