@@ -343,3 +343,22 @@ def test_a_bad_outbox_in_a_group_fails_alone(project: Store) -> None:
     assert all(isinstance(results[k], list) for k in ("first", "good"))
     recorded = project.events_for_client_ids(["cid-g-first", "cid-g-good"])
     assert recorded == {"cid-g-first": results["first"][0], "cid-g-good": results["good"][0]}
+
+
+def test_a_lease_row_the_dispatcher_did_not_know_is_replaced_on_the_next_write(
+    project: Store,
+) -> None:
+    import datetime as dt
+
+    s = ProjectSettings()
+    queue.write_leases_behind(project)
+    first = queue.upcoming_pairs(project, "alice", s, 1)[0]
+    stranger = dt.datetime.now() + dt.timedelta(minutes=1)
+    project.write_leases([(first, "alice", "a", stranger)], [])  # e.g. an older dispatcher's
+    (pair, side), *_ = queue.held_pairs(project, "alice", s, k=1)
+    assert pair == first
+    with pytest.raises(Exception, match="(?i)constraint|duplicate"):
+        queue.flush_leases(project)
+    queue.flush_leases(project)  # deletes the unknown row first this time
+    rows = {(p, a): (sd, exp) for p, a, sd, exp in project.lease_rows()}
+    assert rows[(pair, "alice")][0] == side and rows[(pair, "alice")][1] > stranger

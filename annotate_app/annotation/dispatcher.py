@@ -397,6 +397,10 @@ class Dispatcher:
             except BaseException:
                 with self._lock:
                     self._pending = {**batch, **self._pending}
+                # A row this dispatcher did not know of (another dispatcher's, after a queue seed
+                # change) fails the insert: the next try deletes first, which costs nothing else.
+                for key, lease in batch.items():
+                    self._rows.setdefault(key, lease.expires_at)
                 raise
             self._rows.update({key: lease.expires_at for key, lease in batch.items()})
 
