@@ -125,3 +125,38 @@ def test_recorded_verdicts_become_p_a_and_p_judge_wrong(tmp_path) -> None:
     bad.write_text(json.dumps({**rows[0], "judge_x": 2.0}) + "\n", encoding="utf-8")
     with pytest.raises(ValueError, match=r"bad.jsonl:1: field judge_x"):
         _labeled_pairs(str(bad), "pool")
+
+
+def _tiny_replay(n: int = 240):
+    from annotate_app.simulation.strategies import Replay
+
+    rng = np.random.default_rng(5)
+    fa, fb = rng.normal(size=(n, 6)), rng.normal(size=(n, 6))
+    target = ((fa - fb) @ rng.normal(size=6) > 0).astype(float)
+    replay = Replay(fa, fb, rng.normal(size=(n, 4)), target, np.zeros(n, bool), None)
+    pool, test = np.arange(180), np.arange(180, n)
+    return replay, pool, test, rng.choice(pool, size=20, replace=False)
+
+
+def test_auto_that_draws_only_random_replays_random_exactly() -> None:
+    # Common random numbers: auto's random arm takes random's own batch, so without exploration
+    # the two replays hold the same labels and models, and the paired difference is zero.
+    from annotate_app.active.bandit import BanditConfig
+    from annotate_app.reward.config import HeadConfig
+
+    replay, pool, test, start = _tiny_replay()
+    head = HeadConfig(members=2, hidden=8, min_steps=20, max_steps=20)
+    config = SimulationConfig(
+        data="x", budgets=[20, 40, 60], batch=10, head=head, bandit=BanditConfig(explore=0.0)
+    )
+    plain = replay.replay("random", 3, pool, test, start, config)
+    auto = replay.replay("auto", 3, pool, test, start, config)
+    assert [r["log_loss"] for r in auto] == [r["log_loss"] for r in plain]
+    assert set(auto[-1]["auto_arms"]) == {"random"}
+    assert auto[0]["strategy"] == "auto (explore 0.0, ramp 10, elimination True)"
+    # exploring from the first batch, it leaves random's labels, and its rows say which rule ran
+    config.bandit = BanditConfig(explore=1.0, explore_ramp=0)
+    explored = replay.replay("auto", 3, pool, test, start, config)
+    assert set(explored[-1]["auto_arms"]) - {"random"}
+    assert explored[-1]["log_loss"] != plain[-1]["log_loss"]
+    assert SimulationConfig(data="x").strategy_name("auto") == "auto"

@@ -8,7 +8,7 @@ import sys
 from dataclasses import replace
 
 from annotate_app.active.acquisition import STRATEGIES
-from annotate_app.active.bandit import AUTO
+from annotate_app.active.bandit import AUTO, BanditConfig
 from annotate_app.active.select import DEFAULT_STRATEGY, ActiveConfig
 from annotate_app.cli.route import add_routing_simulation_options, simulate_routing
 from annotate_app.cli.support import CLIError, open_store
@@ -125,6 +125,9 @@ def cmd_simulate(args: argparse.Namespace) -> int:
         batch=args.batch,
         test_fraction=args.test_fraction,
         folds=args.folds,
+        bandit=BanditConfig(
+            explore_ramp=args.auto_explore_ramp, eliminate=not args.auto_keep_worse
+        ),
     )
     with open_store(args, must_exist=False) as store:
         report = run_simulation(store, JobRunner(store), config, on_progress=_progress)
@@ -208,6 +211,18 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--seeds", type=int, default=5, help="paired seeds (default 5, both modes)")
     p.add_argument("--first-seed", type=int, default=0, help="run fresh seeds from this one on")
     p.add_argument("--batch", type=int, default=100, help="labels acquired per round (default 100)")
+    p.add_argument(
+        "--auto-explore-ramp",
+        type=int,
+        default=BanditConfig.explore_ramp,
+        help="auto: batches by which exploration reaches half its most; 0 explores fully from "
+        f"the first batch (default {BanditConfig.explore_ramp})",
+    )
+    p.add_argument(
+        "--auto-keep-worse",
+        action="store_true",
+        help="auto: keep exploring strategies proven worse than random (the app drops them)",
+    )
     add_routing_simulation_options(p)
     p.add_argument("--json", metavar="OUT")
     p.add_argument("--html", metavar="PLOT.html")

@@ -18,6 +18,7 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
+from annotate_app.active.bandit import AUTO, BanditConfig
 from annotate_app.jobs import JobContext, JobRunner
 from annotate_app.reward.config import FeatureConfig, HeadConfig
 from annotate_app.reward.encoder import EncoderConfig, text_key
@@ -50,6 +51,15 @@ class SimulationConfig:
     encoder: EncoderConfig = field(default_factory=EncoderConfig)
     head: HeadConfig = field(default_factory=HeadConfig)
     features: FeatureConfig = field(default_factory=FeatureConfig)
+    bandit: BanditConfig = field(default_factory=BanditConfig)  # `auto`'s rule
+
+    def strategy_name(self, strategy: str) -> str:
+        """The name a strategy's rows carry: `auto` under another rule than the app's says which,
+        so replays of two rules can be pooled beside each other."""
+        if strategy != AUTO or self.bandit == BanditConfig():
+            return strategy
+        b = self.bandit
+        return f"{AUTO} (explore {b.explore}, ramp {b.explore_ramp}, elimination {b.eliminate})"
 
 
 JUDGE_PREFIX = "judge_"  # a file's recorded verdicts: judge_NAME = P(chosen wins), 1, 0 or 0.5
@@ -156,6 +166,7 @@ def work_simulate(ctx: JobContext) -> dict[str, Any]:
             "encoder": EncoderConfig(**raw["encoder"]),
             "head": HeadConfig(**raw["head"]),
             "features": FeatureConfig(**raw["features"]),
+            "bandit": BanditConfig(**{**raw["bandit"], "arms": tuple(raw["bandit"]["arms"])}),
         }
     )
     pairs = ctx.input("pairs")
@@ -260,7 +271,7 @@ class Replay:
         from dataclasses import replace
 
         from annotate_app.active.acquisition import Candidates
-        from annotate_app.active.bandit import AUTO, AutoBandit, auto_batch, gain
+        from annotate_app.active.bandit import AutoBandit, auto_batch, gain
         from annotate_app.active.select import select_batch
         from annotate_app.reward.metrics import evaluate
         from annotate_app.reward.pipeline import fit_head
@@ -269,7 +280,7 @@ class Replay:
         out = []
         budgets = sorted(config.budgets)
         round_no = 0
-        bandit = AutoBandit() if strategy == AUTO else None
+        bandit = AutoBandit(config.bandit) if strategy == AUTO else None
         rng = np.random.default_rng(seed * 7919 + 1)
         previous = None  # the model that chose the last batch (auto: its gain is measured next)
         while True:
@@ -282,7 +293,7 @@ class Replay:
                 m = evaluate(p, self.target[test])
                 out.append(
                     {
-                        "strategy": strategy,
+                        "strategy": config.strategy_name(strategy),
                         "seed": seed,
                         "budget": len(rows),
                         "accuracy": m["accuracy"],
