@@ -87,7 +87,7 @@ class Dispatcher:
         self._floor: dict[int, int] = {}  # overlap -> every queue pair before it is full
         self._full_count: dict[int, int] = {}  # overlap -> queue pairs with that many labels
         self._pending: dict[tuple[str, str], _Lease] = {}  # leases not yet in DuckDB
-        # (pair, annotator) -> expiry of the lease row DuckDB holds for it (changed under _flush_lock)
+        # (pair, annotator) -> expiry of the lease row DuckDB holds (changed under _flush_lock)
         self._rows: dict[tuple[str, str], dt.datetime] = {}
         self._pruned_at = time.monotonic()
         self._flush_lock = threading.Lock()
@@ -411,7 +411,7 @@ class Dispatcher:
                 self.store.write_leases(write.rows, write.replacing)
 
     def prune(self, every_s: float = 60.0, now: dt.datetime | None = None) -> None:
-        """Delete lease rows that expired (answered pairs' among them), at most every ``every_s``."""
+        """Delete expired lease rows (answered pairs' among them), at most every ``every_s``."""
         if time.monotonic() - self._pruned_at < every_s:
             return
         with self._flush_lock:

@@ -6,7 +6,7 @@ import json
 from dataclasses import dataclass
 from typing import Literal
 
-from annotate_app.store.assignment import LeaseRow, insert_leases
+from annotate_app.store.assignment import LeaseRow, insert_leases, values
 from annotate_app.store.base import StoreBase, first_row
 
 
@@ -24,19 +24,6 @@ class PageAnswer:
     rationale: str | None = None
     aspects: dict | None = None
     latency_ms: int | None = None
-
-
-# Set-wise, so an outbox of any size is two statements; RETURNING names each event's pair.
-_INSERT_EVENTS = (
-    "INSERT INTO label_events (pair_id, annotator, source, kind, choice, both_bad, left_side, "
-    "rationale, aspects, latency_ms) SELECT unnest(?::VARCHAR[]), unnest(?::VARCHAR[]), 'human', "
-    "unnest(?::VARCHAR[]), unnest(?::SMALLINT[]), unnest(?::BOOLEAN[]), unnest(?::VARCHAR[]), "
-    "unnest(?::VARCHAR[]), unnest(?::JSON[]), unnest(?::INTEGER[]) RETURNING id, annotator, pair_id"
-)
-_INSERT_CLIENT_IDS = (
-    "INSERT INTO label_client_ids (client_id, event_id, annotator) "
-    "SELECT unnest(?::VARCHAR[]), unnest(?::BIGINT[]), unnest(?::VARCHAR[])"
-)
 
 
 class ClientAnswerStore(StoreBase):
@@ -69,24 +56,36 @@ class ClientAnswerStore(StoreBase):
             raise ValueError("one commit takes one answer per pair and annotator")
         with self.transaction() as cur:
             rows = cur.execute(
-                _INSERT_EVENTS,
+                "INSERT INTO label_events (pair_id, annotator, source, kind, choice, both_bad, "
+                f"left_side, rationale, aspects, latency_ms) VALUES {values(len(answers), 10)} "
+                "RETURNING id, annotator, pair_id",
                 [
-                    [a.pair_id for a in answers],
-                    [a.annotator for a in answers],
-                    [a.kind for a in answers],
-                    [a.choice for a in answers],
-                    [a.both_bad for a in answers],
-                    [a.left_side for a in answers],
-                    [a.rationale or None for a in answers],
-                    [json.dumps(a.aspects) if a.aspects else None for a in answers],
-                    [a.latency_ms for a in answers],
+                    field
+                    for a in answers
+                    for field in (
+                        a.pair_id,
+                        a.annotator,
+                        "human",
+                        a.kind,
+                        a.choice,
+                        a.both_bad,
+                        a.left_side,
+                        a.rationale or None,
+                        json.dumps(a.aspects) if a.aspects else None,
+                        a.latency_ms,
+                    )
                 ],
             ).fetchall()
             event_of = {(str(who), str(pair)): int(event) for event, who, pair in rows}
             events = [event_of[key] for key in keys]
             cur.execute(
-                _INSERT_CLIENT_IDS,
-                [[a.client_id for a in answers], events, [a.annotator for a in answers]],
+                "INSERT INTO label_client_ids (client_id, event_id, annotator) "
+                f"VALUES {values(len(answers), 3)}",
+                [
+                    f
+                    for a, e in zip(answers, events, strict=True)
+                    for f in (a.client_id, e, a.annotator)
+                ],
             )
             insert_leases(cur, leases or [], replacing)
         return events
