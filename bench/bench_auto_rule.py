@@ -55,25 +55,28 @@ def play(truth: dict[str, float], rounds: int, seed: int, config: BanditConfig) 
 
 
 def replays(paths: list[str]) -> None:
-    """From `annotate simulate --json` reports: per replay of `auto`, which arm it followed at the
-    end, and how its batches were spread over the arms."""
+    """From `annotate simulate --json` reports: per replay of `auto` (each rule apart), which arm
+    it followed at the end, and how its batches were spread over the arms."""
     import json
-    from collections import Counter
+    from collections import Counter, defaultdict
 
-    leaders: Counter[str] = Counter()
-    drawn: Counter[str] = Counter()
+    leaders: dict[str, Counter[str]] = defaultdict(Counter)
+    drawn: dict[str, Counter[str]] = defaultdict(Counter)
     for path in paths:
         with open(path, encoding="utf-8") as fh:
             for row in json.load(fh)["results"]:
-                if row.get("strategy") == "auto" and isinstance(row.get("auto_arms"), list):
-                    leaders[row["auto_leader"]] += 1
-                    drawn.update(row["auto_arms"])
-    n, batches = sum(leaders.values()), sum(drawn.values())
-    print(f"{n} replays of auto, {batches} batches chosen by an arm")
-    print("| arm | replays ending on it | share of batches |")
-    print("|---|---|---|")
-    for arm in ARMS:
-        print(f"| {arm} | {leaders[arm]}/{n} | {drawn[arm] / max(batches, 1):.2f} |")
+                name = str(row.get("strategy", ""))
+                if name.startswith("auto") and isinstance(row.get("auto_arms"), list):
+                    leaders[name][row["auto_leader"]] += 1
+                    drawn[name].update(row["auto_arms"])
+    for name in leaders:
+        n, batches = sum(leaders[name].values()), sum(drawn[name].values())
+        print(f"{name}: {n} replays, {batches} batches chosen by an arm")
+        print("| arm | replays ending on it | share of batches |")
+        print("|---|---|---|")
+        for arm in ARMS:
+            share = drawn[name][arm] / max(batches, 1)
+            print(f"| {arm} | {leaders[name][arm]}/{n} | {share:.2f} |")
 
 
 def rules() -> dict[str, BanditConfig]:

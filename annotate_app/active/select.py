@@ -14,7 +14,7 @@ from annotate_app.settings import ProjectSettings
 # Only an out-of-sample replay decides this default (docs/benchmarks.md, "Active learning out of
 # sample"). There, BALD helped on HH harmless and hurt on PandaLM, and entropy did the opposite, so
 # no fixed strategy is safe. `auto` starts on random and moves to another strategy only on the
-# project's own evidence. Its exploration starts at nothing and grows with the project, so in
+# project's own evidence. Its exploration starts at nothing and grows with the project; in
 # replays of 6 to 14 batches it stays within 0.5 pt of random at every budget on both datasets
 # ("`auto`'s exploration cost" in docs/benchmarks.md).
 DEFAULT_STRATEGY = AUTO
