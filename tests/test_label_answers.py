@@ -362,3 +362,28 @@ def test_a_lease_row_the_dispatcher_did_not_know_is_replaced_on_the_next_write(
     queue.flush_leases(project)  # deletes the unknown row first this time
     rows = {(p, a): (sd, exp) for p, a, sd, exp in project.lease_rows()}
     assert rows[(pair, "alice")][0] == side and rows[(pair, "alice")][1] > stranger
+
+
+def test_a_stale_queue_order_reloads_only_when_its_inputs_changed(project: Store) -> None:
+    import pandas as pd
+
+    from annotate_app.annotation import dispatcher
+
+    s = ProjectSettings()
+    d = dispatcher.for_store(project, str(s.queue_seed))
+    d.refresh_s = 0.0
+    before = d._order
+    d.reload_if_stale()
+    assert d._order is before, "nothing changed: the order is kept, only its age is reset"
+    last = before.queue[-1]
+    routes = pd.DataFrame(
+        {"pair_id": [last], "route": ["human"], "priority": [9.0], "reason": ["test"],
+         "propensity": [1.0], "explore": [False]}
+    )  # fmt: skip
+    project.save_routes(routes, "test", 1.0, {})
+    d.reload_if_stale()
+    assert d._order is not before and d._order.queue[0] == last, "a new priority reorders"
+    again = d._order
+    project.save_routes(routes.assign(priority=2.0), "test", 1.0, {})
+    d.reload_if_stale()
+    assert d._order is not again, "a changed priority is seen"
