@@ -75,6 +75,9 @@ def cmd_train(args: argparse.Namespace) -> int:
         )
     else:
         print("held-out: too few labeled pairs to hold any out; no metrics yet")
+    choice = metrics.get("head_choice")
+    if choice:
+        print(f"head: {choice['head']}; {choice['reason']}")
     print(f"scored the open pairs; {result.get('selected', 0)} chosen by '{args.strategy}'")
     return 0
 
