@@ -193,7 +193,8 @@ class Dispatcher:
             done = self._done.get(annotator, set())
             queue = self._order.queue
             found: list[str] = []
-            for pair in queue[self._floor.get(overlap, 0) :]:
+            for i in range(self._floor.get(overlap, 0), len(queue)):
+                pair = queue[i]
                 if len(found) >= n:
                     break
                 if (
@@ -282,7 +283,8 @@ class Dispatcher:
         while start < len(queue) and len(self._labeled.get(queue[start], ())) >= overlap:
             start += 1
         self._floor[overlap] = start
-        for pair in queue[start:]:
+        for i in range(start, len(queue)):  # not queue[start:], which copies the whole queue
+            pair = queue[i]
             if (
                 pair not in done
                 and self._taken(pair, annotator, now) < overlap
