@@ -106,7 +106,9 @@ def main() -> None:
             for kind in ("floor", "label")
         ]
     print(f"\n{args.pages} idle pages, {args.window:.0f} s window, load {load0:.1f} at start")
-    print("| pages | browsers, % of a core | per page | server (whole run, sign-in included), % of a core |")
+    print(
+        "| pages | browsers, % of a core | per page | server (whole run, sign-in included), % of a core |"
+    )
     print("|---|---|---|---|")
     for r in rows:
         print(
