@@ -332,20 +332,25 @@ class Dispatcher:
         """The commit of an answer marked ``answered`` failed: the pair is as before, back first
         on the annotator's screen while the lease lasts."""
         with self._lock:
-            self._done.get(annotator, set()).discard(pair)
-            if kind == "label":
-                who = self._labeled.get(pair, set())
-                before = len(who)
-                who.discard(annotator)
-                self._labels_changed(pair, before, len(who))
-                self._labeled_at.get(annotator, {}).pop(pair, None)
-            index = self._order.index.get(pair)
-            if index is not None:
-                for k, floor in self._floor.items():
-                    self._floor[k] = min(floor, index)
+            self._reopen(annotator, pair, labeled=kind == "label")
             if lease is not None:
                 self._leases.setdefault(pair, {})[annotator] = lease
                 self._hold(annotator, pair, first=True)
+
+    def _reopen(self, annotator: str, pair: str, *, labeled: bool) -> None:
+        """The pair is open again for this annotator, its answer undone or never committed (and,
+        when ``labeled``, its label no longer counted); the caller holds the lock."""
+        self._done.get(annotator, set()).discard(pair)
+        if labeled:
+            who = self._labeled.get(pair, set())
+            before = len(who)
+            who.discard(annotator)
+            self._labels_changed(pair, before, len(who))
+            self._labeled_at.get(annotator, {}).pop(pair, None)
+        index = self._order.index.get(pair)
+        if index is not None:
+            for k, floor in self._floor.items():
+                self._floor[k] = min(floor, index)
 
     def release(self, annotator: str, pair: str) -> None:
         """The answer failed: the pair is no longer reserved for this annotator."""
@@ -366,16 +371,7 @@ class Dispatcher:
         has room. An undone skip may find its pair taken by others meanwhile; then it stays theirs.
         Returns whether the pair is back with the annotator."""
         with self._lock:
-            self._done.get(annotator, set()).discard(pair)
-            who = self._labeled.get(pair, set())
-            before = len(who)
-            who.discard(annotator)
-            self._labels_changed(pair, before, len(who))
-            self._labeled_at.get(annotator, {}).pop(pair, None)
-            index = self._order.index.get(pair)
-            if index is not None:
-                for k, floor in self._floor.items():
-                    self._floor[k] = min(floor, index)
+            self._reopen(annotator, pair, labeled=True)
             if self._taken(pair, annotator, now) >= overlap:
                 return False
             self._leases.setdefault(pair, {})[annotator] = _Lease(side, expires_at)
