@@ -21,6 +21,26 @@ ANNOTATORS = ("alice", "bob", "carol")
 JUDGE = "judge:test"
 
 
+def register_version(store: Store, version: str, folder: str, **fields) -> None:
+    """A head-mode model version whose folder was made by hand, with no scores or embeddings."""
+    store.save_model_version(
+        {
+            "id": version,
+            "mode": "head",
+            "encoder": "minilm",
+            "path": str(folder),
+            "n_labels": 1,
+            "train_seconds": 1.0,
+            **fields,
+        },
+        embeddings=None,
+        scores=None,
+        priorities=None,
+        strategy="random",
+        acquisition_policies=[],
+    )
+
+
 def populate(store: Store, seed: int = 0, model_dir: str | None = None) -> None:
     for name in ("responses.jsonl", "gold.jsonl"):
         import_file(store, DEMO_DIR / name, ImportOptions())
@@ -72,21 +92,7 @@ def populate(store: Store, seed: int = 0, model_dir: str | None = None) -> None:
     store.append_label_events(pd.DataFrame(events))
     if model_dir is not None:
         for n, (acc, loss) in enumerate(((0.55, 0.69), (0.61, 0.66)), start=1):
-            store.save_model_version(
-                {
-                    "id": f"rm-{n}",
-                    "mode": "head",
-                    "encoder": "minilm",
-                    "path": model_dir,
-                    "n_labels": 100 * n,
-                    "heldout_accuracy": acc,
-                    "log_loss": loss,
-                    "train_seconds": 1.0,
-                },
-                embeddings=None,
-                scores=None,
-                priorities=None,
-                strategy="random",
-                acquisition_policies=[],
+            register_version(
+                store, f"rm-{n}", model_dir, n_labels=100 * n, heldout_accuracy=acc, log_loss=loss
             )
     store.set_setting("routing", {"budget": {"human_budget": 0.5, "cost_human": 0.4}})

@@ -9,7 +9,7 @@ from streamlit.testing.v1 import AppTest
 from annotate_app.accounts.auth import Account
 from annotate_app.store import Store
 from annotate_app.ui import common
-from tests.analytics_data import populate
+from tests.analytics_data import populate, register_version
 
 
 def _dashboard() -> None:
@@ -272,23 +272,7 @@ def test_dashboard_on_a_small_project(small_app, tmp_path):
     model = tmp_path / "rm"
     model.mkdir()
     with Store(small_app) as store:
-        store.save_model_version(
-            {
-                "id": "rm-1",
-                "mode": "head",
-                "encoder": "minilm",
-                "path": str(model),
-                "n_labels": 8,
-                "heldout_accuracy": 0.5,
-                "log_loss": 0.69,
-                "train_seconds": 1.0,
-            },
-            embeddings=None,
-            scores=None,
-            priorities=None,
-            strategy="random",
-            acquisition_policies=[],
-        )
+        register_version(store, "rm-1", str(model), n_labels=8, heldout_accuracy=0.5, log_loss=0.69)
     at = _run(_dashboard)
     assert not at.exception, at.exception
     curve = _chart(at, "Reward model")

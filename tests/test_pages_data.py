@@ -14,6 +14,7 @@ from streamlit.testing.v1 import AppTest
 from annotate_app.accounts.auth import Account
 from annotate_app.config import REPO_ROOT
 from annotate_app.store import Store
+from tests.analytics_data import register_version
 
 PAGE = str(REPO_ROOT / "annotate_app" / "ui" / "views" / "data.py")
 ROWS = [{"prompt": f"Q{i}?", "response_a": f"yes {i}", "response_b": f"no {i}"} for i in range(3)]
@@ -128,21 +129,7 @@ def test_the_model_download_is_prepared_by_a_job(project, tmp_path):
     folder.mkdir()
     (folder / "config.json").write_text("{}")
     store = common.store()
-    store.save_model_version(
-        {
-            "id": "rm-1",
-            "mode": "head",
-            "encoder": "minilm",
-            "path": str(folder),
-            "n_labels": 1,
-            "train_seconds": 1.0,
-        },
-        embeddings=None,
-        scores=None,
-        priorities=None,
-        strategy="random",
-        acquisition_policies=[],
-    )
+    register_version(store, "rm-1", str(folder))
     at = _page()
     assert not [b for b in at.get("download_button") if "reward model" in b.proto.label]
     at.button(key="data-model-prepare").click().run()
