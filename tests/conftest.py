@@ -86,6 +86,17 @@ def _scan_streamlit_components_once() -> Iterator[None]:
         yield
 
 
+@pytest.fixture(autouse=True)
+def _fresh_accelerate_state() -> Iterator[None]:
+    """accelerate keeps one state per process, fixed by the first trainer (TRL's default bf16, or
+    our fine-tune's fp32) and refused to any later one with other settings. The app trains in a
+    fresh worker process each time; tests share a process, so each test leaves none behind."""
+    yield
+    state = sys.modules.get("accelerate.state")
+    if state is not None:
+        state.AcceleratorState._reset_state(reset_partial_state=True)
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Browser and server tests get one rerun: they drive real chromium and real servers on a
     shared 2-core machine, where a page can take longer than any timeout we set. A rerun shows in
