@@ -462,13 +462,8 @@ def _optional_input(ctx: JobContext, name: str) -> pd.DataFrame | None:
 def _choose_head(ctx, config, fa, fb, train_rows, target, strength):
     """The head variant this project's training labels favour (``reward.head_choice``)."""
     from annotate_app.reward.head_choice import choose_head
-    from annotate_app.reward.pipeline import fit_head
 
-    def fit_predict(head, fit: np.ndarray, score: np.ndarray) -> np.ndarray:
-        rows_fit, rows_score = train_rows[fit], train_rows[score]
-        model = fit_head(fa[rows_fit], fb[rows_fit], target[fit], strength[fit], head)
-        return model.member_probs(fa[rows_score], fb[rows_score]).mean(0)
-
+    fit_predict = _fold_fitter(fa, fb, train_rows, target, strength)
     choice_config = config.head_choice
     if choice_config.enabled and len(train_rows) >= choice_config.min_labels:
         ctx.progress(
@@ -477,6 +472,19 @@ def _choose_head(ctx, config, fa, fb, train_rows, target, strength):
             f"{choice_config.folds}-fold CV",
         )
     return choose_head(fit_predict, target, config.head, choice_config)
+
+
+def _fold_fitter(fa, fb, train_rows, target, strength):
+    """(head, fit rows, score rows) -> the mean p(A better) on the score rows of a head fitted on
+    the fit rows; rows index ``train_rows``. The head choice and the judge stack cross-fit with it."""
+    from annotate_app.reward.pipeline import fit_head
+
+    def fit_predict(head, fit: np.ndarray, score: np.ndarray) -> np.ndarray:
+        rows_fit, rows_score = train_rows[fit], train_rows[score]
+        model = fit_head(fa[rows_fit], fb[rows_fit], target[fit], strength[fit], head)
+        return model.member_probs(fa[rows_score], fb[rows_score]).mean(0)
+
+    return fit_predict
 
 
 def _fit_judge_stack(ctx, config, pairs, fa, fb, train_rows, target, strength, crossfit=None):
@@ -489,7 +497,6 @@ def _fit_judge_stack(ctx, config, pairs, fa, fb, train_rows, target, strength, c
         fit_judge_stack,
         judge_evidence,
     )
-    from annotate_app.reward.pipeline import fit_head
 
     stack_config = JudgeStackConfig(**ctx.params.get("judge_stack", {}))
     verdicts = _optional_input(ctx, "verdicts")
@@ -503,15 +510,14 @@ def _fit_judge_stack(ctx, config, pairs, fa, fb, train_rows, target, strength, c
     if evidence.has_verdict[train_rows].sum() < stack_config.min_pairs:
         return None, None
 
-    def fit_predict(fit: np.ndarray, score: np.ndarray) -> np.ndarray:
-        rows_fit, rows_score = train_rows[fit], train_rows[score]
-        head = fit_head(fa[rows_fit], fb[rows_fit], target[fit], strength[fit], config.head)
-        return head.member_probs(fa[rows_score], fb[rows_score]).mean(0)
-
+    fit_predict = _fold_fitter(fa, fb, train_rows, target, strength)
     if crossfit is None:
         ctx.progress(0.7, f"cross-fitting the head for the judge stack ({', '.join(judges)})")
         crossfit = crossfit_probs(
-            fit_predict, len(train_rows), stack_config.folds, stack_config.seed
+            lambda fit, score: fit_predict(config.head, fit, score),
+            len(train_rows),
+            stack_config.folds,
+            stack_config.seed,
         )
     stack = fit_judge_stack(crossfit, target, evidence.take(train_rows), judges, stack_config)
     return stack, evidence
