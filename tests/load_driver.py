@@ -91,6 +91,21 @@ ARM = r"""([prevPair, prevAck, floor]) => {
 }"""
 
 
+class StartLine:
+    """Every annotator waits here once signed in; ``at`` is when the last one arrived."""
+
+    def __init__(self, parties: int) -> None:
+        self._barrier = asyncio.Barrier(parties)
+        self.at: float | None = None
+
+    async def wait(self) -> None:
+        await self._barrier.wait()
+        self.at = self.at or time.perf_counter()
+
+    async def abort(self) -> None:
+        await self._barrier.abort()
+
+
 @dataclass
 class Annotator:
     name: str
@@ -305,23 +320,33 @@ async def _one(
     halt: asyncio.Event,
     floor: bool,
     rng: random.Random,
+    line: StartLine | None,
     password: str | None = None,
 ) -> None:
     context = await browser.new_context(viewport={"width": 1300, "height": 900})
     try:
         page = await context.new_page()
-        await page.goto(url, timeout=120000)  # many contexts start at once on few cores
-        await page.wait_for_selector(READY, timeout=60000)
+        try:
+            await page.goto(url, timeout=120000)  # many contexts start at once on few cores
+            await page.wait_for_selector(READY, timeout=60000)
+            if not floor:
+                await page.get_by_label("Name").fill(who.name)
+                if password:
+                    await page.get_by_label("Password", exact=True).fill(password)
+                await page.get_by_role("button", name="Sign in").click()
+                await page.get_by_test_id("label-progress").wait_for(timeout=60000)
+                who.first_total = int(await page.evaluate("window.__labelPage.progress.total"))
+            else:
+                await page.get_by_text("PAIR-0-").wait_for(timeout=60000)
+        except BaseException:
+            if line is not None:
+                await line.abort()  # the others must not wait for this one
+            raise
+        if line is not None:
+            await line.wait()
         if not floor:
-            await page.get_by_label("Name").fill(who.name)
-            if password:
-                await page.get_by_label("Password", exact=True).fill(password)
-            await page.get_by_role("button", name="Sign in").click()
-            await page.get_by_test_id("label-progress").wait_for(timeout=60000)
-            who.first_total = int(await page.evaluate("window.__labelPage.progress.total"))
             await _answer_loop(page, who, submits, think_s, press_timeout_s, halt, rng)
             return
-        await page.get_by_text("PAIR-0-").wait_for(timeout=60000)
         prev_ack = None
         for i in range(submits):
             if halt.is_set():
@@ -396,10 +421,13 @@ async def drive(
     seed: int = 0,
     on_start: Callable[[list[Annotator]], None] | None = None,
     password: str | None = None,
+    start_together: bool = True,
 ) -> LoadResult:
     """Run every annotator at once for up to ``submits`` answers each; ``on_start`` gets the live
     per-annotator records (a watcher can act on the acknowledgements so far). ``password`` is
-    typed at sign-in when the accounts have one."""
+    typed at sign-in when the accounts have one. With ``start_together`` nobody answers before
+    every annotator is signed in, so the answers measure the steady state of N open sessions, not
+    N page loads and sign-ins at once; the wall time counts from then."""
     from playwright.async_api import async_playwright
 
     halt = halt or asyncio.Event()
@@ -409,16 +437,17 @@ async def drive(
     rng = random.Random(seed)
     async with async_playwright() as p:
         browser = await p.chromium.launch(executable_path=str(CHROMIUM), args=LAUNCH_ARGS)
+        t0 = time.perf_counter()
+        line = StartLine(len(people)) if start_together and people else None
         try:
-            t0 = time.perf_counter()
             await asyncio.gather(
                 *(
                     _one(browser, url, a, submits, think_s, press_timeout_s, halt, floor,
-                         random.Random(rng.random()), password)
+                         random.Random(rng.random()), line, password)
                     for a in people
                 )
             )  # fmt: skip
-            wall = time.perf_counter() - t0
+            wall = time.perf_counter() - (line.at if line is not None and line.at else t0)
         finally:
             await browser.close()
     return LoadResult(people, wall)
