@@ -1,17 +1,18 @@
 """Answer commits under concurrency: the label exchange from N annotator threads on one real Store,
-without a browser or HTTP, as the label route runs it (leases written behind by a service thread).
+without a browser or HTTP, as the label route runs it (``load_driver.answer_times``: one answer per
+exchange, leases written behind by a service thread).
 
-Two ways to record each answer, alternated in the same run on copies of one project:
+Two ways to commit each outbox, alternated in the same run on copies of one project; everything
+else (parsing, claims, the buffer top-up, the reply) is the shipped code in both:
 
-- ``outbox``: as shipped. An outbox's answers, their page ids and the leases its buffer top-up
+- ``grouped``: as shipped. An outbox's answers, their page ids and the leases its buffer top-up
   handed out go in one commit, shared with the outboxes that arrive during a commit
   (``annotation/group_commit.py``).
-- ``per answer``: the way the label page recorded answers before: ``assignment.submit`` commits each
-  answer on its own (event, page id and a delete of its lease row), and the service thread commits
-  the new leases in a second transaction.
+- ``per outbox``: the baseline without grouping. Each outbox makes that same commit on its own as it
+  arrives (``OnePerOutbox`` below, in place of the store's group committer).
 
-Both then build the same reply (``label_exchange.page_data``). Per answer: wall time of the
-exchange (median, p95), and process CPU (all threads, the service thread's included).
+Per answer: wall time of the exchange (median, p95), and process CPU (all threads, the service
+thread's included).
 
 Run: .venv/bin/python bench/bench_answer_commits.py [--annotators 16] [--answers 15] [--think 0.1]
      [--pairs 2000] [--rounds 2]
@@ -21,84 +22,49 @@ from __future__ import annotations
 
 import argparse
 import os
-import random
 import shutil
 import statistics
 import sys
 import tempfile
-import threading
 import time
 import uuid
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from annotate_app.accounts.auth import Account  # noqa: E402
-from annotate_app.annotation import answers as page_answers  # noqa: E402
-from annotate_app.annotation import assignment, group_commit  # noqa: E402
-from annotate_app.annotation.assignment import Assignment  # noqa: E402
-from annotate_app.settings import ProjectSettings  # noqa: E402
+from annotate_app.annotation import group_commit  # noqa: E402
+from annotate_app.annotation.dispatcher import Dispatcher  # noqa: E402
 from annotate_app.store import Store  # noqa: E402
-from annotate_app.ui import label_exchange as lx  # noqa: E402
+from annotate_app.store.client_answers import PageAnswer  # noqa: E402
 from tests import load_driver as ld  # noqa: E402
 
 
-def _per_answer(store: Store, who: Account, settings: ProjectSettings, item: dict) -> dict:
-    """The earlier answer path: one commit per answer, then the reply."""
-    shown = Assignment.answering(item["pair"], item["side"])
-    event = assignment.submit(
-        store, who.name, shown, shown_choice=item["choice"], settings=settings,
-        latency_ms=item["latency_ms"], client_id=item["cid"],
-    )  # fmt: skip
-    ack = page_answers.Ack(item["cid"], "saved", event).as_dict()
-    return lx.page_data(store, who, settings, frozenset(), None, [ack])
+class OnePerOutbox(group_commit.GroupCommit):
+    """The baseline: every outbox commits on its own as it arrives (its answers, their page ids and
+    the leases pending then), never waiting to share a commit with the outboxes of others."""
+
+    def commit(self, answers: list[PageAnswer], dispatcher: Dispatcher) -> list[int]:
+        with dispatcher.writing_leases() as leases:
+            events = self.store.record_answers(answers, leases.rows, leases.replacing)
+        with self._lock:
+            self.commits += 1
+            self.outboxes += 1
+        return events
 
 
 def run(db: Path, way: str, annotators: int, answers: int, think: float) -> dict:
     work = db.with_name(f"{way.replace(' ', '-')}-{uuid.uuid4().hex[:6]}.duckdb")
     shutil.copy(db, work)
     store = Store(work)
-    assignment.write_leases_behind(store)
-    stop = threading.Event()
-
-    def service() -> None:  # what the app's service thread does every 0.2 s
-        while not stop.wait(0.2):
-            assignment.maintain_queue(store)
-
-    threading.Thread(target=service, daemon=True).start()
-    settings = ProjectSettings.load(store)
-    times: list[float] = []
-    lock = threading.Lock()
-
-    def annotator(k: int) -> None:
-        who = Account(f"a{k}", "annotator")
-        reply = lx.exchange(store, who, settings, lx.SyncRequest(seq=0))
-        rng = random.Random(k)
-        for i in range(answers):
-            time.sleep(rng.uniform(0, 2 * think))
-            pair = reply["pairs"][0]
-            item = {"cid": uuid.uuid4().hex, "kind": "label", "pair": pair["id"],
-                    "side": pair["side"], "choice": 1, "latency_ms": 500}  # fmt: skip
-            have = frozenset(p["id"] for p in reply["pairs"])
-            t0 = time.perf_counter()
-            if way == "outbox":
-                reply = lx.exchange(store, who, settings, lx.SyncRequest(i + 1, [item], have))
-            else:
-                reply = _per_answer(store, who, settings, item)
-            with lock:
-                times.append((time.perf_counter() - t0) * 1000)
-            if reply["acks"][0]["status"] != "saved":
-                raise RuntimeError(f"not saved: {reply['acks'][0]}")
-
-    cpu0 = time.process_time()
-    threads = [threading.Thread(target=annotator, args=(k,)) for k in range(annotators)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    cpu = time.process_time() - cpu0
-    stop.set()
+    if way == "per outbox":
+        with group_commit._REGISTRY_LOCK:  # record_outbox commits through the store's committer
+            group_commit._REGISTRY[store] = OnePerOutbox(store)
     grouped = group_commit.for_store(store)
+    assert isinstance(grouped, OnePerOutbox) == (way == "per outbox")
+    names = [f"a{k}" for k in range(annotators)]
+    cpu0 = time.process_time()
+    times, _ = ld.answer_times(store, names, answers, think)
+    cpu = time.process_time() - cpu0
     labels = store.current_labels("human")
     store.close()
     work.unlink()
@@ -121,7 +87,7 @@ def main() -> None:
     parser.add_argument("--pairs", type=int, default=2000)
     parser.add_argument("--rounds", type=int, default=2, help="alternations of the two ways")
     args = parser.parse_args()
-    results: dict[str, list[dict]] = {"per answer": [], "outbox": []}
+    results: dict[str, list[dict]] = {"per outbox": [], "grouped": []}
     with tempfile.TemporaryDirectory(prefix="bench-commits-") as tmp:
         db = ld.build_project(Path(tmp) / "p.duckdb", args.pairs, [])
         for _ in range(args.rounds):
@@ -133,7 +99,7 @@ def main() -> None:
     print("| way | exchange median | p95 | CPU ms per answer | outboxes per commit | labels "
           "(pairs twice) |")  # fmt: skip
     print("|---|---|---|---|---|---|")
-    base = statistics.median(r["cpu_ms"] for r in results["per answer"])
+    base = statistics.median(r["cpu_ms"] for r in results["per outbox"])
     for way, rs in results.items():
         med = statistics.median
         print(

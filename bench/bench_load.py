@@ -130,7 +130,8 @@ def floor_run(folder: Path, n: int, submits: int, think: float, nice: int | None
 
 
 def domain_run(folder: Path, n: int, answers: int, pairs: int) -> dict:
-    """Submit + next pair + progress, as the label fragment does per answer, from n threads."""
+    """The server's code alone, no browser or HTTP, no think time: one label-page exchange per
+    answer (an outbox of that answer, as the page sends it), from n threads on one Store."""
     names = [f"ann{k}" for k in range(n)]
     db = ld.build_project(folder / f"domain{n}.duckdb", pairs, names)
     with Store(db) as store:
@@ -173,7 +174,7 @@ def main() -> None:
         "| annotators | server outbox->data median / p95 | browser key->ack median / p95 "
         "| answers | labels/s | lost / extra / twice | refused | bare Streamlit key->next "
         "median / p95 | server CPU ms per answer (app / bare) | one process: answers per CPU s "
-        "(annotators at 10 s/label) | domain only, no think time, median / p95 "
+        "(annotators at 10 s/label) | exchange alone, no think time, median / p95 "
         "| load avg (app, floor, domain) |"
     )
     print("|---|---|---|---|---|---|---|---|---|---|---|---|---|")

@@ -30,10 +30,13 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from annotate_app.accounts.auth import Account
 from annotate_app.annotation import assignment
 from annotate_app.ingest import import_file
 from annotate_app.settings import ProjectSettings
 from annotate_app.store import Store
+from annotate_app.ui import label_exchange
+from tests.answering import page_item
 
 CHROMIUM = Path("/usr/bin/chromium")
 LAUNCH_ARGS = [
@@ -138,30 +141,67 @@ def pct(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
 
 
-def answer_times(store: Store, names: list[str], answers: int) -> tuple[list[float], float]:
-    """ms per answer (submit + next pair + progress, as the label fragment does) from one thread per
-    name on one Store, and the wall time of the whole run."""
+def answer_times(
+    store: Store, names: list[str], answers: int, think_s: float = 0.0
+) -> tuple[list[float], float]:
+    """ms per answer, each what one label-page answer costs the server now: the page's exchange
+    (``label_exchange.exchange``) with an outbox of that one answer and the pairs the page holds,
+    which commits the answer, tops the buffer up and builds the reply (progress, the new pair's
+    text). One thread per name on one Store, as the app's server runs it: leases written behind,
+    a service thread flushing them every 0.2 s. ``think_s`` is the mean pause between an
+    annotator's answers (uniform from 0 to twice that; not timed). Also returns the wall time of
+    the whole run. Raises when an answer is not saved or the queue runs dry."""
     settings = ProjectSettings.load(store)
+    assignment.write_leases_behind(store)
+    stop = threading.Event()
+
+    def service() -> None:
+        while not stop.wait(0.2):
+            assignment.maintain_queue(store)
+
     times: list[float] = []
+    errors: list[BaseException] = []
     lock = threading.Lock()
 
-    def work(name: str) -> None:
-        a = assignment.next_assignment(store, name, settings)
-        for _ in range(answers):
-            t0 = time.perf_counter()
-            assignment.submit(store, name, a, shown_choice=1, settings=settings)
-            a = assignment.next_assignment(store, name, settings)
-            assignment.progress(store, name, settings)
-            with lock:
-                times.append((time.perf_counter() - t0) * 1000)
+    def work(k: int, name: str) -> None:
+        try:
+            who = Account(name, "annotator")
+            reply = label_exchange.exchange(store, who, settings, label_exchange.SyncRequest(0))
+            rng = random.Random(k)
+            for seq in range(1, answers + 1):
+                if think_s > 0:
+                    time.sleep(rng.uniform(0, 2 * think_s))
+                if not reply["pairs"]:
+                    raise RuntimeError(f"{name}: the queue ran dry after {seq - 1} answers")
+                shown = reply["pairs"][0]
+                item = page_item(shown["id"], shown["side"], latency_ms=500)
+                have = frozenset(p["id"] for p in reply["pairs"])
+                sent = label_exchange.SyncRequest(seq, [item], have)
+                t0 = time.perf_counter()
+                reply = label_exchange.exchange(store, who, settings, sent)
+                ms = (time.perf_counter() - t0) * 1000
+                if reply["acks"][0]["status"] != "saved":
+                    raise RuntimeError(f"{name}: answer not saved: {reply['acks'][0]}")
+                with lock:
+                    times.append(ms)
+        except BaseException as exc:  # noqa: BLE001 - raised in the caller's thread below
+            errors.append(exc)
 
-    threads = [threading.Thread(target=work, args=(name,)) for name in names]
+    threading.Thread(target=service, daemon=True).start()
+    threads = [threading.Thread(target=work, args=(k, n)) for k, n in enumerate(names)]
     start = time.perf_counter()
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    return times, time.perf_counter() - start
+    try:
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    finally:
+        stop.set()
+    wall = time.perf_counter() - start
+    assignment.flush_leases(store)
+    if errors:
+        raise errors[0]
+    return times, wall
 
 
 def build_project(

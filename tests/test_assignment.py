@@ -14,10 +14,10 @@ from annotate_app.accounts import auth
 from annotate_app.analytics import agreement
 from annotate_app.annotation import assignment as queue
 from annotate_app.annotation.assignment import left_side_for, stored_choice
-from annotate_app.annotation.dispatcher import LeaseLost
 from annotate_app.ingest import import_file
 from annotate_app.settings import ProjectSettings
 from annotate_app.store import Store
+from tests.answering import answer, saved
 
 ADMIN = auth.Account("root", "admin")
 N_PAIRS = 24
@@ -60,7 +60,7 @@ def _label_all(store: Store, annotator: str, settings: ProjectSettings) -> list[
     got = []
     while (a := queue.next_assignment(store, annotator, settings)) is not None:
         got.append(a.pair_id)
-        queue.submit(store, annotator, a, shown_choice=1)
+        saved(store, annotator, a.pair_id, a.left_side, settings=settings)
     return got
 
 
@@ -72,7 +72,7 @@ def test_overlap_one_never_gives_a_pair_to_two_annotators(project: Store) -> Non
     # A reload shows the held pair again, in the same order.
     again = queue.next_assignment(project, "alice", s)
     assert (again.pair_id, again.left_side) == (a.pair_id, a.left_side)
-    queue.submit(project, "alice", a, shown_choice=2)
+    saved(project, "alice", a.pair_id, a.left_side, settings=s, choice=2)
     rest_alice = _label_all(project, "alice", s)
     rest_bob = _label_all(project, "bob", s)
     assert rest_bob[0] == b.pair_id, "bob's held pair stayed his"
@@ -112,7 +112,8 @@ def test_overlap_k_gives_each_pair_k_distinct_annotators(project: Store) -> None
         per_annotator[n] = _label_all(project, n, s)
         assert len(per_annotator[n]) == expected, "the queue size counts what can be labeled"
     for n, pair in zip(("dan", "erin"), held, strict=True):
-        queue.submit(project, n, queue.next_assignment(project, n, s), shown_choice=1)
+        again = queue.next_assignment(project, n, s)
+        saved(project, n, again.pair_id, again.left_side, settings=s)
         per_annotator[n] = [pair]
     for pairs in per_annotator.values():
         assert len(pairs) == len(set(pairs)), "nobody gets the same pair twice"
@@ -127,16 +128,24 @@ def test_overlap_k_gives_each_pair_k_distinct_annotators(project: Store) -> None
 def test_skip_and_label_never_come_back_but_undo_does(project: Store) -> None:
     s = _settings()
     first = queue.next_assignment(project, "alice", s)
-    queue.skip(project, "alice", first)
+    saved(project, "alice", first.pair_id, first.left_side, "skip", settings=s)
     second = queue.next_assignment(project, "alice", s)
     assert second.pair_id != first.pair_id
-    queue.submit(project, "alice", second, shown_choice=0, rationale="  close call ")
+    saved(
+        project,
+        "alice",
+        second.pair_id,
+        second.left_side,
+        settings=s,
+        choice=0,
+        rationale="  close call ",
+    )
     third = queue.next_assignment(project, "alice", s)
     assert third.pair_id not in {first.pair_id, second.pair_id}
     assert queue.undo(project, "alice", s) == queue.Undone(second.pair_id, back=True)
     back = queue.next_assignment(project, "alice", s)
     assert (back.pair_id, back.left_side) == (second.pair_id, second.left_side)
-    queue.submit(project, "alice", back, shown_choice=1)
+    saved(project, "alice", back.pair_id, back.left_side, settings=s)
     assert queue.next_assignment(project, "alice", s).pair_id == third.pair_id
     rest = _label_all(project, "alice", s)
     assert first.pair_id not in rest and second.pair_id not in rest
@@ -154,22 +163,42 @@ def test_choices_map_back_through_the_shown_order(project: Store) -> None:
         pair = project.get_pair(a.pair_id)
         assert a.left_text == (pair["text_a"] if a.left_side == "a" else pair["text_b"])
         assert a.right_text == (pair["text_b"] if a.left_side == "a" else pair["text_a"])
-        event = queue.submit(project, "alice", a, shown_choice=shown, aspects={"honesty": 1})
+        event = saved(
+            project,
+            "alice",
+            a.pair_id,
+            a.left_side,
+            settings=s,
+            choice=shown,
+            aspects={"honesty": 1},
+            latency_ms=1200 + shown,
+        )
         row = project.label_events("alice").set_index("id").loc[event]
         assert row["left_side"] == a.left_side == left_side_for(a.pair_id, "alice")
         assert row["choice"] == (shown if a.left_side == "a" else -shown)
-        assert row["latency_ms"] >= 0
+        assert json.loads(row["aspects"]) == {"honesty": 1 if a.left_side == "a" else -1}
+        assert row["latency_ms"] == 1200 + shown, "the page's own time on task"
         seen_sides.add(a.left_side)
     assert stored_choice(2, "b") == -2 and stored_choice(-1, "a") == -1
     sides = [left_side_for(f"p{i}", "alice") for i in range(400)]
     assert 150 < sides.count("a") < 250, "the left/right coin is fair"
-    with pytest.raises(ValueError, match="aspects"):
-        queue.submit(project, "alice", a, shown_choice=1, aspects={"style": 1})
+    # What the page is told about answers that can never be recorded; nothing is written.
+    a = queue.next_assignment(project, "alice", s)
+    before = len(project.label_events())
+    bad_aspect = answer(project, "alice", a.pair_id, a.left_side, settings=s, aspects={"style": 1})
+    assert (bad_aspect.status, bad_aspect.event) == ("refused", None)
+    assert "aspects must be a map over" in bad_aspect.message
+    bad_choice = answer(project, "alice", a.pair_id, a.left_side, settings=s, choice=3)
+    assert bad_choice.status == "refused" and "choice must be a number from -2 to 2" in (
+        bad_choice.message or ""
+    )
+    assert len(project.label_events()) == before
 
 
 def test_both_bad_stores_no_choice(project: Store) -> None:
-    a = queue.next_assignment(project, "alice", _settings())
-    queue.submit(project, "alice", a, shown_choice=None, both_bad=True)
+    s = _settings()
+    a = queue.next_assignment(project, "alice", s)
+    saved(project, "alice", a.pair_id, a.left_side, settings=s, both_bad=True)
     row = project.label_events("alice").iloc[-1]
     assert bool(row["both_bad"]) and pd.isna(row["choice"])
 
@@ -182,7 +211,7 @@ def test_leases_expire(project: Store) -> None:
     for _ in range(N_PAIRS - 1):
         b = queue.next_assignment(project, "bob", s, now=t0)
         taken_by_bob.add(b.pair_id)
-        queue.skip(project, "bob", b)
+        saved(project, "bob", b.pair_id, b.left_side, "skip", settings=s)
     assert mine.pair_id not in taken_by_bob
     assert queue.next_assignment(project, "bob", s, now=t0) is None
     later = queue.next_assignment(project, "bob", s, now=t0 + dt.timedelta(minutes=6))
@@ -224,7 +253,7 @@ def test_gold_pairs_are_mixed_in_and_scored(project: Store) -> None:
         if a.pair_id not in gold:
             shown = 1
         assert pair is not None
-        queue.submit(project, "alice", a, shown_choice=shown)
+        saved(project, "alice", a.pair_id, a.left_side, settings=s, choice=shown)
     n_gold = sum(p in gold for p in got)
     assert n_gold == N_GOLD and len(got) == N_PAIRS + N_GOLD
     first_gold = next(i for i, p in enumerate(got) if p in gold)
@@ -240,9 +269,10 @@ def test_progress_counts(project: Store) -> None:
     start = queue.progress(project, "alice", s)
     assert (start.done_today, start.done_total, start.left) == (0, 0, N_PAIRS)
     for _ in range(3):
-        queue.submit(project, "alice", queue.next_assignment(project, "alice", s), shown_choice=1)
+        a = queue.next_assignment(project, "alice", s)
+        saved(project, "alice", a.pair_id, a.left_side, settings=s)
     skipped = queue.next_assignment(project, "alice", s)
-    queue.skip(project, "alice", skipped)
+    saved(project, "alice", skipped.pair_id, skipped.left_side, "skip", settings=s)
     # A skip frees the pair for others: it is next in line, so bob gets it.
     assert queue.next_assignment(project, "bob", s).pair_id == skipped.pair_id
     assert queue.progress(project, "alice", s).left == N_PAIRS - 4
@@ -302,15 +332,15 @@ def test_sign_in_roles_and_passwords(store: Store) -> None:
 def test_undoing_a_skip_never_doubles_a_pair_at_overlap_one(project: Store) -> None:
     s = _settings()
     skipped = queue.next_assignment(project, "alice", s)
-    queue.skip(project, "alice", skipped)
+    saved(project, "alice", skipped.pair_id, skipped.left_side, "skip", settings=s)
     bob = queue.next_assignment(project, "bob", s)
     assert bob.pair_id == skipped.pair_id, "a skip frees the pair for the next in line"
     assert queue.undo(project, "alice", s) == queue.Undone(skipped.pair_id, back=False)
     assert queue.next_assignment(project, "alice", s).pair_id != skipped.pair_id
-    queue.submit(project, "bob", bob, shown_choice=1)
+    saved(project, "bob", bob.pair_id, bob.left_side, settings=s)
     # Undoing a skip whose pair nobody took puts it back on screen.
     carol = queue.next_assignment(project, "carol", s)
-    queue.skip(project, "carol", carol)
+    saved(project, "carol", carol.pair_id, carol.left_side, "skip", settings=s)
     assert queue.undo(project, "carol", s) == queue.Undone(carol.pair_id, back=True)
     assert queue.next_assignment(project, "carol", s).pair_id == carol.pair_id
     _label_all(project, "alice", s)
@@ -325,18 +355,19 @@ def test_an_answer_after_the_lease_expired(project: Store) -> None:
     late = queue.next_assignment(project, "alice", s, now=long_ago)
     taken = queue.next_assignment(project, "bob", s)
     assert taken.pair_id == late.pair_id, "an expired lease frees the pair"
-    queue.submit(project, "bob", taken, shown_choice=1)
+    saved(project, "bob", taken.pair_id, taken.left_side, settings=s)
     before = len(project.label_events())
-    with pytest.raises(LeaseLost, match="not saved"):
-        queue.submit(project, "alice", late, shown_choice=-1)
-    with pytest.raises(LeaseLost):
-        queue.skip(project, "alice", late)
+    label = answer(project, "alice", late.pair_id, late.left_side, settings=s, choice=-1)
+    assert (label.status, label.event) == ("refused", None)
+    assert "went to another annotator" in label.message and "not saved" in label.message
+    skip = answer(project, "alice", late.pair_id, late.left_side, "skip", settings=s)
+    assert (skip.status, skip.event) == ("refused", None)
     assert len(project.label_events()) == before, "a refused answer writes nothing"
     # Expired, but nobody else took it: the answer is accepted, once.
     lonely = queue.next_assignment(project, "carol", s, now=long_ago)
-    queue.submit(project, "carol", lonely, shown_choice=2)
-    with pytest.raises(LeaseLost, match="already answered"):
-        queue.submit(project, "carol", lonely, shown_choice=2)
+    saved(project, "carol", lonely.pair_id, lonely.left_side, settings=s, choice=2)
+    again = answer(project, "carol", lonely.pair_id, lonely.left_side, settings=s, choice=2)
+    assert again.status == "refused" and "already answered" in again.message
     labels = project.current_labels("human")
     assert sorted(labels["annotator"]) == ["bob", "carol"]
     assert not labels["pair_id"].duplicated().any()
@@ -347,7 +378,7 @@ def test_a_new_server_process_resumes_from_the_file(project_paths, project: Stor
     the killed server's leases can be cut short."""
     s = _settings()
     done = queue.next_assignment(project, "alice", s)
-    queue.submit(project, "alice", done, shown_choice=1)
+    saved(project, "alice", done.pair_id, done.left_side, settings=s)
     held = queue.next_assignment(project, "bob", s)
     queue.flush_leases(project)
     project.close()
@@ -357,7 +388,8 @@ def test_a_new_server_process_resumes_from_the_file(project_paths, project: Stor
         assert queue.progress(again, "alice", s).done_total == 1
         queue.flush_leases(again)
         cut = again.expire_leases_after(dt.datetime.now())
-        assert cut == 2
+        # bob's and carol's leases, and the row left on alice's answered pair (it holds nothing)
+        assert cut == 3
     with Store(project_paths) as third:
         # bob's lease is gone: the pair goes to whoever asks next.
         assert queue.next_assignment(third, "dan", s).pair_id == held.pair_id

@@ -12,6 +12,7 @@ from annotate_app.export.options import ExportOptions
 from annotate_app.export.preferences import export_dataset
 from annotate_app.ingest import import_file
 from annotate_app.store import Store
+from annotate_app.store.client_answers import PageAnswer
 
 # pair index -> labels as (annotator, choice, both_bad, source); a choice of "skip" is a skip.
 SCENARIO: dict[int, list[tuple[str, object, bool, str]]] = {
@@ -70,7 +71,8 @@ def labeled(store: Store, tmp_path: Path) -> tuple[Store, dict[str, tuple]]:
         pair = frame.loc[f"Task {i}: explain <b>{i}</b>"]
         for annotator, choice, both_bad, source in labels:
             if choice == "skip":
-                store.add_skip(pair["pair_id"], annotator)
+                skip = PageAnswer(annotator, f"skip-{i}-{annotator}", pair["pair_id"], "skip", "a")
+                store.record_answers([skip])
             else:
                 store.add_label(
                     pair["pair_id"], annotator, choice=choice, both_bad=both_bad, source=source

@@ -13,6 +13,7 @@ from annotate_app.config import ProjectPaths
 from annotate_app.ingest.importer import render_turns
 from annotate_app.store import Store, StoreError, db
 from annotate_app.store.base import first_row
+from annotate_app.store.client_answers import PageAnswer
 
 
 def add_pairs(store: Store, n: int) -> list[str]:
@@ -119,7 +120,7 @@ def test_current_labels_latest_wins_and_undo_restores(store: Store) -> None:
     assert current(store)[(p1, "ann")] == ("label", -2)
     assert store.undo_last("ann") == p1
     assert current(store)[(p1, "ann")] == ("label", 1)
-    store.add_skip(p2, "ann")
+    store.record_answers([PageAnswer("ann", "cid-skip-p2", p2, "skip", "a")])
     assert current(store)[(p2, "ann")] == ("skip", None)
     assert store.undo_last("ann") == p2
     assert (p2, "ann") not in current(store)

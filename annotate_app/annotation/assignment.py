@@ -1,7 +1,8 @@
 """Who labels what next: the human queue, leases, overlap, gold checks and progress.
 
-The label page asks ``held_pairs`` for the annotator's next few pairs (each leased to them) and
-answers through ``submit``/``skip``/``undo_answer``; ``next_assignment`` is the single-pair form.
+The label page asks ``held_pairs`` for the annotator's next few pairs (each leased to them); its
+answers are recorded through ``record_outbox`` and taken back through ``undo_answer``;
+``next_assignment`` is the single-pair form.
 Nothing here knows about Streamlit. The left/right order an annotator sees is fixed per
 (pair, annotator), so a reload shows the same screen, and it is stored with every answer so the
 recorded choice always refers to the pair's own A/B.
@@ -19,7 +20,7 @@ from typing import Any
 
 from annotate_app.annotation import dispatcher, group_commit
 from annotate_app.annotation.dispatcher import Dispatcher, LeaseLost
-from annotate_app.labels.scale import CHOICE_VALUES, stored_choice
+from annotate_app.labels.scale import stored_choice as stored_choice  # answers.py uses it
 from annotate_app.settings import ProjectSettings
 from annotate_app.store import Store
 from annotate_app.store.client_answers import PageAnswer
@@ -184,31 +185,6 @@ def _lease_new(
     return d.lease_next(annotator, gold=False, **kwargs)
 
 
-def _answer(
-    store: Store,
-    annotator: str,
-    assignment: Assignment,
-    settings: ProjectSettings | None,
-    kind: str,
-    write: Callable[[], int],
-) -> int:
-    """Claim the pair (refused when the lease ran out and others took it), commit, then mark it
-    answered; a failed write leaves the claim as it was."""
-    settings = settings or ProjectSettings.load(store)
-    d = _dispatcher(store, settings)
-    temporary = d.claim_for_answer(
-        annotator, assignment.pair_id, assignment.left_side, settings.overlap_k, _now()
-    )
-    try:
-        event = write()
-    except BaseException:
-        if temporary:
-            d.release(annotator, assignment.pair_id)
-        raise
-    d.answered(annotator, assignment.pair_id, kind)
-    return event
-
-
 def record_outbox(
     store: Store,
     annotator: str,
@@ -253,75 +229,6 @@ def record_outbox(
         raise
     recorded = iter(events)
     return [next(recorded) if r is None else r for r in results]
-
-
-def submit(
-    store: Store,
-    annotator: str,
-    assignment: Assignment,
-    *,
-    shown_choice: int | None,
-    both_bad: bool = False,
-    rationale: str | None = None,
-    aspects: dict[str, int] | None = None,
-    settings: ProjectSettings | None = None,
-    latency_ms: int | None = None,
-    client_id: str | None = None,
-) -> int:
-    """Record the annotator's answer about the shown order; returns the committed event id.
-
-    ``latency_ms`` is the time on task the page measured from painting the pair; without it, the
-    time since the pair was handed out. ``client_id`` is the page's id for this answer (a second
-    submit under it fails). Raises ``LeaseLost`` (nothing written) when the lease expired and the
-    pair is full without them.
-    """
-    if shown_choice is not None and shown_choice not in CHOICE_VALUES:
-        raise ValueError(f"choice must be one of -2..2, got {shown_choice}")
-    unknown = set(aspects or {}) - set(ASPECTS)
-    if unknown:
-        raise ValueError(f"unknown aspects {sorted(unknown)}; use {ASPECTS}")
-    if latency_ms is None:
-        latency_ms = int((time.time() - assignment.shown_at) * 1000)
-    latency_ms = max(0, int(latency_ms))
-    return _answer(
-        store,
-        annotator,
-        assignment,
-        settings,
-        "label",
-        lambda: store.add_label(
-            assignment.pair_id,
-            annotator,
-            choice=None
-            if shown_choice is None
-            else stored_choice(shown_choice, assignment.left_side),
-            both_bad=both_bad,
-            left_side=assignment.left_side,
-            rationale=(rationale or "").strip() or None,
-            aspects=aspects or None,
-            latency_ms=latency_ms,
-            client_id=client_id,
-        ),
-    )
-
-
-def skip(
-    store: Store,
-    annotator: str,
-    assignment: Assignment,
-    settings: ProjectSettings | None = None,
-    client_id: str | None = None,
-) -> int:
-    return _answer(
-        store,
-        annotator,
-        assignment,
-        settings,
-        "skip",
-        lambda: store.add_skip(
-            assignment.pair_id, annotator, left_side=assignment.left_side, client_id=client_id
-        ),
-    )
 
 
 @dataclass(frozen=True)

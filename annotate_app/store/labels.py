@@ -8,7 +8,6 @@ import pandas as pd
 
 from annotate_app.labels.sources import SOURCES
 from annotate_app.store.base import StoreBase, first_row
-from annotate_app.store.client_answers import remember_client_id
 
 __all__ = ["SOURCES", "LabelStore"]
 
@@ -26,10 +25,8 @@ class LabelStore(StoreBase):
         rationale: str | None = None,
         aspects: dict | None = None,
         latency_ms: int | None = None,
-        client_id: str | None = None,
     ) -> int:
-        """Record one submit and return its event id; it is committed when this returns. A
-        ``client_id`` seen before fails the submit (the label page resends answers by that id)."""
+        """Record one label and return its event id; it is committed when this returns."""
         if choice is None and not both_bad:
             raise ValueError("a label needs a choice or both_bad")
         with self.transaction() as cur:
@@ -51,30 +48,6 @@ class LabelStore(StoreBase):
                     ],
                 )
             )
-            if client_id:
-                remember_client_id(cur, client_id, int(row[0]), annotator)
-            cur.execute(
-                "DELETE FROM leases WHERE pair_id = ? AND annotator = ?", [pair_id, annotator]
-            )
-        return int(row[0])
-
-    def add_skip(
-        self,
-        pair_id: str,
-        annotator: str,
-        left_side: str | None = None,
-        client_id: str | None = None,
-    ) -> int:
-        with self.transaction() as cur:
-            row = first_row(
-                cur.execute(
-                    "INSERT INTO label_events (pair_id, annotator, source, kind, left_side) "
-                    "VALUES (?, ?, 'human', 'skip', ?) RETURNING id",
-                    [pair_id, annotator, left_side],
-                )
-            )
-            if client_id:
-                remember_client_id(cur, client_id, int(row[0]), annotator)
             cur.execute(
                 "DELETE FROM leases WHERE pair_id = ? AND annotator = ?", [pair_id, annotator]
             )

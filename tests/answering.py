@@ -1,0 +1,85 @@
+"""Tests answer a pair the way the label page does: one outbox item through ``answers.record``.
+
+The item has the fields the page's ``answer()`` gives it (``ui/components/label_buffer``): a fresh
+page id, the pair and the side it was shown on, the time on task, and per kind its own fields (a
+label's choice or both-bad flag, rationale and aspects only when given). What comes back is the
+acknowledgement the page gets: saved with its event id, or refused / failed with the reason.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from annotate_app.annotation import answers
+from annotate_app.annotation.answers import Ack
+from annotate_app.settings import ProjectSettings
+from annotate_app.store import Store
+
+LATENCY_MS = 1500  # time on task a test's answers report unless they say otherwise
+
+
+def page_item(
+    pair_id: str,
+    side: str,
+    kind: str = "label",
+    *,
+    choice: int | None = 1,
+    both_bad: bool = False,
+    rationale: str | None = None,
+    aspects: dict[str, int] | None = None,
+    latency_ms: int = LATENCY_MS,
+    cid: str | None = None,
+) -> dict[str, Any]:
+    """One outbox item as the page builds it; ``choice`` counts for a label only, and a both-bad
+    label carries no choice."""
+    item: dict[str, Any] = {
+        "cid": cid or str(uuid.uuid4()),  # the page's crypto.randomUUID()
+        "pair": pair_id,
+        "side": side,
+        "latency_ms": latency_ms,
+        "kind": kind,
+    }
+    if kind == "label":
+        if both_bad:
+            item["both_bad"] = True
+        else:
+            item["choice"] = choice
+        if rationale and rationale.strip():
+            item["rationale"] = rationale.strip()
+        if aspects:
+            item["aspects"] = aspects
+    return item
+
+
+def answer(
+    store: Store,
+    annotator: str,
+    pair_id: str,
+    side: str,
+    kind: str = "label",
+    *,
+    settings: ProjectSettings | None = None,
+    **fields: Any,
+) -> Ack:
+    """Send one answer about the pair as shown (``side``: the pair's response on the left) and
+    return the page's acknowledgement."""
+    item = page_item(pair_id, side, kind, **fields)
+    (ack,) = answers.record(store, annotator, [item], settings)
+    return ack
+
+
+def saved(
+    store: Store,
+    annotator: str,
+    pair_id: str,
+    side: str,
+    kind: str = "label",
+    *,
+    settings: ProjectSettings | None = None,
+    **fields: Any,
+) -> int:
+    """``answer``, for a test whose answer must be saved: its event id."""
+    ack = answer(store, annotator, pair_id, side, kind, settings=settings, **fields)
+    assert ack.status == "saved" and ack.event is not None, f"not saved: {ack}"
+    return ack.event
