@@ -3,7 +3,8 @@
 The item has the fields the page's ``answer()`` gives it (``ui/components/label_buffer``): a fresh
 page id, the pair and the side it was shown on, the time on task, and per kind its own fields (a
 label's choice or both-bad flag, rationale and aspects only when given). What comes back is the
-acknowledgement the page gets: saved with its event id, or refused / failed with the reason.
+acknowledgement the page gets: saved with its event id, or refused / failed with the reason. An
+undo is an outbox item too, naming the page id of the answer it takes back.
 """
 
 from __future__ import annotations
@@ -78,8 +79,28 @@ def saved(
     *,
     settings: ProjectSettings | None = None,
     **fields: Any,
-) -> int:
-    """``answer``, for a test whose answer must be saved: its event id."""
+) -> Ack:
+    """``answer``, for a test whose answer must be saved (its acknowledgement has the event id)."""
     ack = answer(store, annotator, pair_id, side, kind, settings=settings, **fields)
     assert ack.status == "saved" and ack.event is not None, f"not saved: {ack}"
-    return ack.event
+    return ack
+
+
+def undo(
+    store: Store,
+    annotator: str,
+    taken_back: Ack,
+    pair_id: str,
+    *,
+    settings: ProjectSettings | None = None,
+) -> Ack:
+    """Take back an answer as the page's undo does: an outbox item naming that answer's page id.
+    A saved undo's ``pair_back`` is the pair when it is back on the annotator's screen."""
+    item = {
+        "cid": str(uuid.uuid4()),
+        "kind": "undo",
+        "undoes": taken_back.client_id,
+        "pair": pair_id,
+    }
+    (ack,) = answers.record(store, annotator, [item], settings)
+    return ack

@@ -17,7 +17,7 @@ from annotate_app.annotation.assignment import left_side_for, stored_choice
 from annotate_app.ingest import import_file
 from annotate_app.settings import ProjectSettings
 from annotate_app.store import Store
-from tests.answering import answer, saved
+from tests.answering import answer, saved, undo
 
 ADMIN = auth.Account("root", "admin")
 N_PAIRS = 24
@@ -131,7 +131,7 @@ def test_skip_and_label_never_come_back_but_undo_does(project: Store) -> None:
     saved(project, "alice", first.pair_id, first.left_side, "skip", settings=s)
     second = queue.next_assignment(project, "alice", s)
     assert second.pair_id != first.pair_id
-    saved(
+    labeled = saved(
         project,
         "alice",
         second.pair_id,
@@ -142,17 +142,22 @@ def test_skip_and_label_never_come_back_but_undo_does(project: Store) -> None:
     )
     third = queue.next_assignment(project, "alice", s)
     assert third.pair_id not in {first.pair_id, second.pair_id}
-    assert queue.undo(project, "alice", s) == queue.Undone(second.pair_id, back=True)
+    undone = undo(project, "alice", labeled, second.pair_id, settings=s)
+    assert (undone.status, undone.pair_back) == ("saved", second.pair_id)
     back = queue.next_assignment(project, "alice", s)
     assert (back.pair_id, back.left_side) == (second.pair_id, second.left_side)
-    saved(project, "alice", back.pair_id, back.left_side, settings=s)
+    relabeled = saved(project, "alice", back.pair_id, back.left_side, settings=s)
     assert queue.next_assignment(project, "alice", s).pair_id == third.pair_id
     rest = _label_all(project, "alice", s)
     assert first.pair_id not in rest and second.pair_id not in rest
     events = project.label_events("alice")
     assert list(events["kind"][:4]) == ["skip", "label", "undo", "label"]
     assert events["rationale"][1] == "close call"
-    assert queue.undo(project, "nobody", s) is None
+    # Nobody takes back another annotator's answer.
+    before = len(project.label_events())
+    stranger = undo(project, "bob", relabeled, back.pair_id, settings=s)
+    assert stranger.status == "refused" and "never recorded" in stranger.message
+    assert len(project.label_events()) == before
 
 
 def test_choices_map_back_through_the_shown_order(project: Store) -> None:
@@ -163,7 +168,7 @@ def test_choices_map_back_through_the_shown_order(project: Store) -> None:
         pair = project.get_pair(a.pair_id)
         assert a.left_text == (pair["text_a"] if a.left_side == "a" else pair["text_b"])
         assert a.right_text == (pair["text_b"] if a.left_side == "a" else pair["text_a"])
-        event = saved(
+        ack = saved(
             project,
             "alice",
             a.pair_id,
@@ -173,7 +178,7 @@ def test_choices_map_back_through_the_shown_order(project: Store) -> None:
             aspects={"honesty": 1},
             latency_ms=1200 + shown,
         )
-        row = project.label_events("alice").set_index("id").loc[event]
+        row = project.label_events("alice").set_index("id").loc[ack.event]
         assert row["left_side"] == a.left_side == left_side_for(a.pair_id, "alice")
         assert row["choice"] == (shown if a.left_side == "a" else -shown)
         assert json.loads(row["aspects"]) == {"honesty": 1 if a.left_side == "a" else -1}
@@ -332,16 +337,18 @@ def test_sign_in_roles_and_passwords(store: Store) -> None:
 def test_undoing_a_skip_never_doubles_a_pair_at_overlap_one(project: Store) -> None:
     s = _settings()
     skipped = queue.next_assignment(project, "alice", s)
-    saved(project, "alice", skipped.pair_id, skipped.left_side, "skip", settings=s)
+    skip = saved(project, "alice", skipped.pair_id, skipped.left_side, "skip", settings=s)
     bob = queue.next_assignment(project, "bob", s)
     assert bob.pair_id == skipped.pair_id, "a skip frees the pair for the next in line"
-    assert queue.undo(project, "alice", s) == queue.Undone(skipped.pair_id, back=False)
+    undone = undo(project, "alice", skip, skipped.pair_id, settings=s)
+    assert (undone.status, undone.pair_back) == ("saved", None), "taken back, but bob's now"
     assert queue.next_assignment(project, "alice", s).pair_id != skipped.pair_id
     saved(project, "bob", bob.pair_id, bob.left_side, settings=s)
     # Undoing a skip whose pair nobody took puts it back on screen.
     carol = queue.next_assignment(project, "carol", s)
-    saved(project, "carol", carol.pair_id, carol.left_side, "skip", settings=s)
-    assert queue.undo(project, "carol", s) == queue.Undone(carol.pair_id, back=True)
+    skip = saved(project, "carol", carol.pair_id, carol.left_side, "skip", settings=s)
+    undone = undo(project, "carol", skip, carol.pair_id, settings=s)
+    assert (undone.status, undone.pair_back) == ("saved", carol.pair_id)
     assert queue.next_assignment(project, "carol", s).pair_id == carol.pair_id
     _label_all(project, "alice", s)
     _label_all(project, "carol", s)
