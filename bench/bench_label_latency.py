@@ -105,8 +105,11 @@ def idle_cpu_rate(pid: int, seconds: float = 4.0) -> float:
     return (ld.cpu_seconds(pid) - c0) / (time.monotonic() - t0)
 
 
-def timed_presses(page, presses: int, read: str, settle) -> tuple[list[float], int, float, float]:
-    """(ms per press after the warm-up, presses lost, CPU s and wall s over the measured presses)."""
+def timed_presses(
+    page, presses: int, read: str, settle, on_start=None
+) -> tuple[list[float], int, float, float]:
+    """(ms per press after the warm-up, presses lost, CPU s and wall s over the measured presses);
+    ``on_start`` is called when the measured presses begin."""
     times: list[float] = []
     lost = 0
     cpu0 = wall0 = 0.0
@@ -114,6 +117,8 @@ def timed_presses(page, presses: int, read: str, settle) -> tuple[list[float], i
         settle()
         if i == WARMUP:
             cpu0, wall0 = ld.cpu_seconds(page.server_pid), time.monotonic()
+            if on_start is not None:
+                on_start()
         prev = page.evaluate(f"() => {read}")
         page.evaluate(ARM, [prev, read])
         page.keyboard.press(KEYS[i % len(KEYS)])
@@ -191,7 +196,10 @@ def settled(page, timeout_ms: int = 30000, pause: bool = False) -> None:
 def app_run(db: Path, work: Path, presses: int, name: str, route: bool) -> dict:
     """The label page answering through the label route, or (``route=False``) through the
     Streamlit trigger: the browser answers the route with a 404 itself, as a server without it."""
-    proc, url = ld.start_server(db, work)
+    probe = work.with_name(f"{work.name}-{name}-timing.txt")
+    probe.unlink(missing_ok=True)
+    proc, url = ld.start_server(db, work, env={"ANNOTATE_TIMING_LOG": str(probe)})
+    window: dict[str, float] = {}
     try:
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path=str(CHROMIUM), args=LAUNCH_ARGS)
@@ -205,8 +213,13 @@ def app_run(db: Path, work: Path, presses: int, name: str, route: bool) -> dict:
             settled(page)
             idle = idle_cpu_rate(proc.pid)
             times, lost, cpu, wall = timed_presses(
-                page, presses, APP_READ, lambda: settled(page, pause=True)
+                page,
+                presses,
+                APP_READ,
+                lambda: settled(page, pause=True),
+                on_start=lambda: window.update(commit0=_commit_cpu_s(probe)),
             )
+            window["commit1"] = _commit_cpu_s(probe)
             acked = page.evaluate("window.__labelPage.history.filter(h => h.status === 'saved')"
                                   ".length")  # fmt: skip
             browser.close()
@@ -214,13 +227,25 @@ def app_run(db: Path, work: Path, presses: int, name: str, route: bool) -> dict:
         ld.stop(proc)
     with Store(db) as store:
         events = store.label_events(name)
+    commit_s = window["commit1"] - window["commit0"] if route else None
     return {
         **_summary(times, lost, cpu, wall, idle, presses),
+        # CPU of the threads committing the answers (DuckDB insert and commit), from the route's log
+        "commit_ms": None if commit_s is None else commit_s * 1000 / presses,
         "events": int((events["kind"] == "label").sum()),
         "acked": acked,
         "pressed": WARMUP + presses,
         "route_ok": synced.count(200),
     }
+
+
+def _commit_cpu_s(probe: Path) -> float:
+    """The answer commits' CPU seconds so far, as the label route's timing log last said."""
+    if not probe.exists():
+        return 0.0
+    # the label fragment's lines (the first screen, the fallback) carry only their time
+    lines = [row for row in map(str.split, probe.read_text().splitlines()) if len(row) >= 4]
+    return float(lines[-1][3]) if lines else 0.0
 
 
 def wait_for_pair(page, name: str, timeout_s: float = 60) -> None:
@@ -289,6 +314,13 @@ def burst_run(db: Path, work: Path, presses: int, gap_ms: int) -> dict:
     }
 
 
+def _commit_cell(b: dict, floor: dict) -> str:
+    if b["commit_ms"] is None:
+        return "- | -"  # the route's log is the probe; the Streamlit trigger does not write it
+    rest = b["cpu_ms_net"] - b["commit_ms"]
+    return f"{b['commit_ms']:.1f} ms | {rest:.1f} ms, {rest / max(floor['cpu_ms_net'], 1e-9):.2f}x"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[2000, 100000])
@@ -320,14 +352,14 @@ def main() -> None:
     print(
         "| page | open pairs | key->painted median | p95 | p95 / floor p95 | presses | lost "
         "| label events / presses | server CPU ms per answer (net of idle) | CPU / floor CPU "
-        "| answers per CPU second |"
+        "| answers per CPU second | of which the commit | net without the commit / floor net |"
     )
-    print("|---|---|---|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     print(
         f"| bare Streamlit fragment (floor, postScriptGC off) | - | {floor['median']:.1f} ms "
         f"| {floor['p95']:.1f} ms | 1.00 | {floor['n']} | {floor['lost']} | - "
         f"| {floor['cpu_ms']:.1f} ({floor['cpu_ms_net']:.1f}) | 1.00 "
-        f"| {1000 / floor['cpu_ms']:.0f} |"
+        f"| {1000 / floor['cpu_ms']:.0f} | - | - |"
     )
     for n, way, b in rows:
         print(
@@ -337,7 +369,7 @@ def main() -> None:
             f"{b['route_ok']}) | {b['cpu_ms']:.1f} ({b['cpu_ms_net']:.1f}) "
             f"| {b['cpu_ms'] / floor['cpu_ms']:.2f}x "
             f"({b['cpu_ms_net'] / max(floor['cpu_ms_net'], 1e-9):.2f}x net) "
-            f"| {1000 / b['cpu_ms']:.0f} |"
+            f"| {1000 / b['cpu_ms']:.0f} | {_commit_cell(b, floor)} |"
         )
     if burst:
         print()

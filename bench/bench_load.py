@@ -70,7 +70,8 @@ def browser_run(
         ld.stop(proc)
     probed = [line.split() for line in probe.read_text().splitlines() if line.strip()]
     server_ms = [float(row[0]) for row in probed]
-    commits, outboxes = (int(probed[-1][1]), int(probed[-1][2])) if probed else (0, 0)
+    counted = [row for row in probed if len(row) >= 3]  # the route's lines carry the counters
+    commits, outboxes = (int(counted[-1][1]), int(counted[-1][2])) if counted else (0, 0)
     with Store(db) as store:
         labels = store.current_labels("human")
         events = store.label_events()

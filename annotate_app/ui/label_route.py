@@ -128,12 +128,14 @@ def _answer(services: Services, token: str | None, sent: label_exchange.SyncRequ
 
 
 def _log_time(started: float, services: Services) -> None:
-    """Request received to reply ready (ms), and the answer commits and outboxes committed so far,
-    appended to ``ANNOTATE_TIMING_LOG``: the load benchmark's probe."""
+    """Request received to reply ready (ms), and the answer commits, the outboxes they held and
+    the CPU seconds spent in them so far, appended to ``ANNOTATE_TIMING_LOG``: the benchmarks'
+    probe."""
     grouped = group_commit.for_store(services.store)
     with open(TIMING_LOG or os.devnull, "a", encoding="utf-8") as f:
         f.write(
-            f"{(time.perf_counter() - started) * 1000:.2f} {grouped.commits} {grouped.outboxes}\n"
+            f"{(time.perf_counter() - started) * 1000:.2f} {grouped.commits} {grouped.outboxes} "
+            f"{grouped.commit_cpu_s:.6f}\n"
         )
 
 
