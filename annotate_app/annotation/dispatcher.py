@@ -298,7 +298,8 @@ class Dispatcher:
     ) -> bool:
         """Before an answer is written: the annotator must hold a live lease on the pair, or the
         pair must still have room for them. Then it stays reserved for them until ``answered``.
-        Returns True when the reservation is new (a failed write should ``release`` it)."""
+        Returns True when the reservation is new: a failed write drops it (``unanswered`` with no
+        lease to restore)."""
         with self._lock:
             if pair in self._done.get(annotator, ()):
                 raise LeaseLost("you already answered this pair (in another tab?); not saved again")
@@ -351,11 +352,6 @@ class Dispatcher:
         if index is not None:
             for k, floor in self._floor.items():
                 self._floor[k] = min(floor, index)
-
-    def release(self, annotator: str, pair: str) -> None:
-        """The answer failed: the pair is no longer reserved for this annotator."""
-        with self._lock:
-            self._leases.get(pair, {}).pop(annotator, None)
 
     def undone(
         self,
