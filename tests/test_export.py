@@ -143,9 +143,13 @@ def test_jsonl_is_strict_json_with_nulls(labeled, tmp_path: Path) -> None:
 
 def test_undo_changes_the_export(labeled, tmp_path: Path) -> None:
     store, expected = labeled
-    store.undo_last("ann3")  # pair 6 loses its dissenting vote; still A
-    store.undo_last("ann2")  # pair 6 loses ann2: ann1 alone, still A
-    store.undo_last("ann2")  # pair 2 loses ann2's -1: no longer a tie, A wins
+    pair_of = store.pairs_frame().set_index("prompt")["pair_id"]
+    pair = {i: pair_of[f"Task {i}: explain <b>{i}</b>"] for i in (2, 6)}
+    vote = {(r.annotator, r.pair_id): int(r.id) for r in store.label_events().itertuples()}
+    # pair 6 loses its dissenting vote, then ann2's: ann1 alone, still A; pair 2 loses ann2's -1:
+    # no longer a tie, A wins
+    for annotator, i in (("ann3", 6), ("ann2", 6), ("ann2", 2)):
+        assert store.undo_event(annotator, vote[(annotator, pair[i])]) == pair[i]
     report = export_dataset(
         store, tmp_path / "after.jsonl", "dpo-jsonl", ExportOptions(source="human")
     )

@@ -15,14 +15,17 @@ HOSTILE = [
 def test_hostile_names_and_text_round_trip(store, demo_dir):
     import_file(store, demo_dir / "responses.jsonl")
     pairs = store.pairs_frame()["pair_id"].tolist()
+    labeled: list[int] = []
     for i, name in enumerate(HOSTILE):
         store.upsert_annotator(name, role="annotator")
-        store.add_label(pairs[i], name, choice=1, rationale=name, left_side="b")
+        labeled.append(store.add_label(pairs[i], name, choice=1, rationale=name, left_side="b"))
         store.set_setting(name, {"v": name})
-    assert store.undo_last(HOSTILE[0]) == pairs[0]
+    assert store.undo_event(HOSTILE[0], labeled[0]) == pairs[0]
+    assert store.undo_event(HOSTILE[1], labeled[0]) is None, "not another's"
 
     assert store.stats()["pairs"] == len(pairs)
     events = store.label_events()
+    assert list(events["kind"]).count("undo") == 1
     assert set(events["annotator"]) == set(HOSTILE)
     assert set(events["rationale"].dropna()) == set(HOSTILE)
     roles = store.annotators_frame().set_index("name")["role"]

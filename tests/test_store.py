@@ -114,18 +114,20 @@ def test_a_new_migration_runs_on_open_and_a_broken_one_rolls_back(
 
 def test_current_labels_latest_wins_and_undo_restores(store: Store) -> None:
     p1, p2 = add_pairs(store, 2)
-    store.add_label(p1, "ann", choice=1)
-    store.add_label(p1, "ann", choice=-2)
-    store.add_label(p1, "other", choice=2)
+    first = store.add_label(p1, "ann", choice=1)
+    second = store.add_label(p1, "ann", choice=-2)
+    theirs = store.add_label(p1, "other", choice=2)
     assert current(store)[(p1, "ann")] == ("label", -2)
-    assert store.undo_last("ann") == p1
+    assert store.undo_event("ann", theirs) is None, "nobody takes back another's label"
+    assert store.undo_event("ann", second) == p1
     assert current(store)[(p1, "ann")] == ("label", 1)
-    store.record_answers([PageAnswer("ann", "cid-skip-p2", p2, "skip", "a")])
+    (skip,) = store.record_answers([PageAnswer("ann", "cid-skip-p2", p2, "skip", "a")])
     assert current(store)[(p2, "ann")] == ("skip", None)
-    assert store.undo_last("ann") == p2
+    assert store.undo_event("ann", skip, "cid-undo-p2") == p2
+    assert store.events_for_client_ids(["cid-undo-p2"]), "the undo is kept under its page id"
     assert (p2, "ann") not in current(store)
-    assert store.undo_last("ann") == p1
-    assert store.undo_last("ann") is None  # nothing left in force
+    assert store.undo_event("ann", first) == p1
+    assert store.undo_event("ann", first) is None  # taken back already
     assert current(store) == {(p1, "other"): ("label", 2)}
     events = store.label_events("ann")
     assert list(events["kind"]) == ["label", "label", "undo", "skip", "undo", "undo"]
@@ -134,8 +136,8 @@ def test_current_labels_latest_wins_and_undo_restores(store: Store) -> None:
 
 def test_undo_does_not_touch_ai_or_import_labels(store: Store) -> None:
     (p1,) = add_pairs(store, 1)
-    store.add_label(p1, "judge", choice=1, source="ai")
-    assert store.undo_last("judge") is None
+    judged = store.add_label(p1, "judge", choice=1, source="ai")
+    assert store.undo_event("judge", judged) is None
     assert current(store)[(p1, "judge")] == ("label", 1)
 
 
@@ -147,7 +149,7 @@ def test_pair_labels_aggregates_votes(store: Store) -> None:
     store.add_label(p_tie, "y", choice=-1)
     store.add_label(p_bad, "x", choice=None, both_bad=True)
     store.add_label(p_b, "x", choice=1)
-    store.add_label(p_b, "x", choice=-2)  # changed mind: only the latest counts
+    changed = store.add_label(p_b, "x", choice=-2)  # changed mind: only the latest counts
     store.add_label(p_b, "y", choice=1, source="ai")
     with store.cursor() as cur:
         frame = cur.execute("SELECT * FROM pair_labels").df()
@@ -162,7 +164,7 @@ def test_pair_labels_aggregates_votes(store: Store) -> None:
         (p_b, "human"): ("b", 1, 0, 1, 0),
         (p_b, "ai"): ("a", 1, 1, 0, 0),
     }
-    store.undo_last("x")  # takes back x's -2 on p_b, so x's earlier +1 is in force again
+    store.undo_event("x", changed)  # takes back x's -2 on p_b: x's earlier +1 is in force again
     with store.cursor() as cur:
         outcome = first_row(
             cur.execute(

@@ -237,20 +237,6 @@ class Undone:
     back: bool  # False when an undone skip's pair went to other annotators meanwhile
 
 
-def undo(store: Store, annotator: str, settings: ProjectSettings | None = None) -> Undone | None:
-    """Take back the annotator's last label or skip and put that pair back on their screen.
-
-    A taken-back label always comes back (its place was theirs). A taken-back skip comes back only
-    when the pair still has room: with overlap 1, a pair another annotator took after the skip stays
-    theirs. Returns None when there is nothing to undo.
-    """
-    settings = settings or ProjectSettings.load(store)
-    pair_id = store.undo_last(annotator)
-    if pair_id is None:
-        return None
-    return _reopen(store, annotator, pair_id, settings)
-
-
 def undo_answer(
     store: Store,
     annotator: str,
@@ -259,15 +245,16 @@ def undo_answer(
     client_id: str | None = None,
 ) -> Undone | None:
     """Take back one particular label or skip of the annotator's (the label page names the answer
-    it takes back, as answers may still be on their way). None when it is not in force."""
+    it takes back, as answers may still be on their way) and put its pair back on their screen.
+
+    A taken-back label always comes back (its place was theirs). A taken-back skip comes back only
+    when the pair still has room: with overlap 1, a pair another annotator took after the skip stays
+    theirs. None when the answer is not theirs or not in force.
+    """
     settings = settings or ProjectSettings.load(store)
     pair_id = store.undo_event(annotator, event_id, client_id)
     if pair_id is None:
         return None
-    return _reopen(store, annotator, pair_id, settings)
-
-
-def _reopen(store: Store, annotator: str, pair_id: str, settings: ProjectSettings) -> Undone:
     side = store.last_left_side(pair_id, annotator) or left_side_for(pair_id, annotator)
     now = _now()
     back = _dispatcher(store, settings).undone(

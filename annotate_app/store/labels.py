@@ -53,26 +53,6 @@ class LabelStore(StoreBase):
             )
         return int(row[0])
 
-    def undo_last(self, annotator: str) -> str | None:
-        """Take back the annotator's latest label or skip still in force; return its pair id."""
-        with self.transaction() as cur:
-            row = first_row(
-                cur.execute(
-                    "SELECT id, pair_id FROM label_events e WHERE annotator = ? AND source = 'human' "
-                    "AND kind IN ('label', 'skip') AND NOT EXISTS (SELECT 1 FROM label_events u "
-                    "WHERE u.kind = 'undo' AND u.undoes = e.id) ORDER BY id DESC LIMIT 1",
-                    [annotator],
-                )
-            )
-            if row is None:
-                return None
-            cur.execute(
-                "INSERT INTO label_events (pair_id, annotator, source, kind, undoes) "
-                "VALUES (?, ?, 'human', 'undo', ?)",
-                [row[1], annotator, row[0]],
-            )
-        return str(row[1])
-
     def label_events(self, annotator: str | None = None) -> pd.DataFrame:
         """The audit log, oldest first."""
         where, params = ("WHERE annotator = ?", [annotator]) if annotator else ("", [])
