@@ -259,6 +259,12 @@ def test_train_job_fits_saves_measures_and_applies_the_stack(project) -> None:
     assert metrics["judge_stack"]["n"] == metrics["n_train"]
     # the head sees random vectors; the judge carries the signal, out of sample too
     assert stack.used and stack.weights[1] > 0.5
+    # the stack was fitted on the head choice's cross-fitted probabilities with the logit scale
+    # the saved head carries (the head learned nothing, so the scale shrinks it), not on raw ones
+    chosen = metrics["head_choice"]["cv"][metrics["head_choice"]["variant"]]
+    assert abs(np.log(metrics["head_choice"]["logit_scale"])) > 0.1
+    assert metrics["judge_stack"]["head_log_loss"] == pytest.approx(chosen["cv_log_loss"])
+    assert metrics["judge_stack"]["head_log_loss"] != pytest.approx(chosen["cv_raw_log_loss"])
     assert metrics["heldout_accuracy_with_judge"] > metrics["accuracy"]
     shown = reward_model_accuracy(store.model_versions_frame())
     assert shown["heldout_accuracy_with_judge"] == pytest.approx(
@@ -311,6 +317,50 @@ def test_train_job_fits_saves_measures_and_applies_the_stack(project) -> None:
         scores.loc[judged_only, "p_a"].to_numpy(),
         atol=1e-6,
     )
+
+
+def test_a_stack_beside_a_sampled_choice_cross_fits_on_the_saved_heads_scale(project) -> None:
+    """Above ``max_labels`` the choice's folds come from a sample, so the stack cross-fits the
+    chosen head itself, on every training label: with the choice's logit scale, as saved."""
+    from dataclasses import replace
+
+    from annotate_app.active.select import ActiveConfig
+    from annotate_app.jobs import JobRunner
+    from annotate_app.reward.head_choice import scaled_members
+    from annotate_app.reward.jobs import start_training
+    from annotate_app.reward.metrics import log_loss
+    from annotate_app.reward.pipeline import fit_head, heldout_mask, label_targets
+    from tests.test_reward_head_choice import _vectors
+
+    store, winner_a = project
+    labeled = sorted(store.training_labels(["human"])["pair_id"])
+    store.add_judge_verdicts(_verdicts(labeled, winner_a))
+    config = _train_config()
+    config = replace(config, head_choice=replace(config.head_choice, max_labels=12))
+    runner = JobRunner(store)
+    runner.wait(start_training(store, runner, config, ActiveConfig("random", batch=3), STACK))
+    metrics = store.active_model()["metrics"]
+    choice = metrics["head_choice"]
+    assert choice["n"] == 12 < metrics["n_train"] and metrics["judge_stack"]["n"] > 12
+    scale = choice["logit_scale"]
+    assert abs(np.log(scale)) > 0.1
+
+    labels = store.training_labels(["human"])
+    target, strength = label_targets(labels)
+    train = ~heldout_mask(labels["pair_id"].tolist(), config.heldout_fraction)
+    fa, fb = (v[train] for v in _vectors(store, labels["pair_id"].tolist()))
+    assert choice["variant"] == "default"  # on random vectors: the configured head
+    head = config.head
+
+    def fit_predict(fit: np.ndarray, score: np.ndarray) -> np.ndarray:
+        model = fit_head(fa[fit], fb[fit], target[train][fit], strength[train][fit], head)
+        return model.member_probs(fa[score], fb[score])
+
+    members = crossfit_probs(fit_predict, int(train.sum()), STACK.folds, STACK.seed)
+    y = target[train]
+    scaled = log_loss(scaled_members(members, scale).mean(0), y)
+    assert metrics["judge_stack"]["head_log_loss"] == pytest.approx(scaled, abs=1e-6)
+    assert metrics["judge_stack"]["head_log_loss"] != pytest.approx(log_loss(members.mean(0), y))
 
 
 def _dashboard() -> None:

@@ -1,7 +1,8 @@
 """Exported reward models open with ``AutoModelForSequenceClassification`` and score like the app.
 
 One real project (a few labeled and open pairs, one- and multi-turn prompts) is trained twice by
-the real train job, head mode and finetune mode (a couple of steps), then exported. Each folder is
+the real train job, head mode (a head with weight decay 10 and its out-of-fold logit scale) and
+finetune mode (a couple of steps), then exported. Each folder is
 loaded by transformers alone; conversations go through the folder's chat template, and the rewards
 and p(A>B) must equal what the app computed, within 1e-5. TRL's RewardTrainer then continues
 training each folder on the app's own preference export.
@@ -23,7 +24,7 @@ from annotate_app.export.model import export_model
 from annotate_app.ingest import ImportOptions, import_file
 from annotate_app.jobs import JobRunner
 from annotate_app.reward.chat_format import training_text
-from annotate_app.reward.config import FinetuneConfig, HeadConfig, TrainConfig
+from annotate_app.reward.config import FinetuneConfig, HeadChoiceConfig, HeadConfig, TrainConfig
 from annotate_app.reward.encoder import Encoder, EncoderConfig
 from annotate_app.reward.jobs import start_training
 from annotate_app.store import Store
@@ -84,6 +85,9 @@ def project(tmp_path_factory):
                 mode=mode,
                 encoder=encoder,
                 head=HeadConfig(members=3, min_steps=40, max_steps=40),
+                # head mode: a regularised head whose logit scale, fitted on out-of-fold
+                # probabilities, is folded into the weights the export copies
+                head_choice=HeadChoiceConfig(variants=("decay10",), folds=3, min_labels=6),
                 finetune=FinetuneConfig(max_steps=2, batch_size=2, lr=1e-4, device="cpu"),
             )
             runner.wait(start_training(store, runner, config, ActiveConfig("random", batch=2)))
@@ -137,6 +141,8 @@ def test_head_export_is_one_self_contained_automodel_that_scores_like_the_app(pr
 
     store, versions, _ = project
     version = versions["head"]
+    choice = version["metrics"]["head_choice"]
+    assert choice["variant"] == "decay10" and abs(np.log(choice["logit_scale"])) > 0.01
     folder = exported["head"]
     config = json.loads((folder / "config.json").read_text())
     assert config["auto_map"]["AutoModelForSequenceClassification"].endswith("BTHeadRewardModel")

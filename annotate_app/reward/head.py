@@ -123,6 +123,20 @@ class BTEnsemble:
         self.train_seconds = time.perf_counter() - start
         return self
 
+    def fold_logit_scale(self, scale: float) -> BTEnsemble:
+        """Multiply every member's reward, hence each member's logit r(a) - r(b), by ``scale`` (the
+        head choice's calibration) through its last layer: w2 of an MLP, W1 of a linear member
+        (whose w2 stays 1). The saved weights then carry it, so whatever reads them (the app's
+        scores, held-out metrics, `auto`'s look-back, the exported model) gets the same
+        probabilities, and a version saved without a scale is simply one with scale 1."""
+        if not scale > 0:
+            raise ValueError(f"a logit scale must be positive (it keeps the order), not {scale}")
+        if self.linear:
+            self.w1 = self.w1 * float(scale)
+        else:
+            self.w2 = self.w2 * float(scale)
+        return self
+
     @torch.no_grad()
     def rewards(self, feats: np.ndarray, chunk: int = 16384) -> np.ndarray:
         """Member rewards, [K, N], in chunks so 100k pairs never build a huge hidden tensor."""

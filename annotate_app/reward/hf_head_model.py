@@ -8,8 +8,9 @@ config.json names them in ``auto_map``, so anyone opens it with::
 with no annotate-app installed and no network. The encoder's weights are in the folder
 (model.safetensors) beside the head's. ``logits`` is the ensemble-mean reward of each text, [N, 1];
 ``member_rewards`` [K, N] holds every member's reward, for the app's ensemble probability
-p(A>B) = mean_k sigmoid(r_k(a) - r_k(b)) and its spread (the uncertainty). Nothing here imports
-annotate-app: only torch and transformers.
+p(A>B) = mean_k sigmoid(r_k(a) - r_k(b)) and its spread (the uncertainty). The rewards are on the
+app's calibrated scale: the logit scale the train job fitted on out-of-fold probabilities is in the
+weights. Nothing here imports annotate-app: only torch and transformers.
 """
 
 from __future__ import annotations

@@ -305,6 +305,8 @@ def work_train(ctx: JobContext) -> dict[str, Any]:
                 strength[train],
                 config.head,
             )
+            # its logit scale, fitted on out-of-fold probabilities, ships in the weights
+            model.fold_logit_scale(choice.logit_scale)
             model.save(staging)
 
             def member_probs(rows: np.ndarray) -> np.ndarray:
@@ -319,7 +321,7 @@ def work_train(ctx: JobContext) -> dict[str, Any]:
                 lab_rows[train],
                 target[train],
                 strength[train],
-                choice.crossfit,
+                choice,
             )
             if stack is not None:
                 stack.save(staging)
@@ -475,22 +477,25 @@ def _choose_head(ctx, config, fa, fb, train_rows, target, strength):
 
 
 def _fold_fitter(fa, fb, train_rows, target, strength):
-    """(head, fit rows, score rows) -> the mean p(A better) on the score rows of a head fitted on
-    the fit rows; rows index ``train_rows``. The head choice and the judge stack cross-fit with it."""
+    """(head, fit rows, score rows) -> each member's p(A better) [K, n] on the score rows of a head
+    fitted on the fit rows; rows index ``train_rows``. The head choice and the judge stack
+    cross-fit with it."""
     from annotate_app.reward.pipeline import fit_head
 
     def fit_predict(head, fit: np.ndarray, score: np.ndarray) -> np.ndarray:
         rows_fit, rows_score = train_rows[fit], train_rows[score]
         model = fit_head(fa[rows_fit], fb[rows_fit], target[fit], strength[fit], head)
-        return model.member_probs(fa[rows_score], fb[rows_score]).mean(0)
+        return model.member_probs(fa[rows_score], fb[rows_score])
 
     return fit_predict
 
 
-def _fit_judge_stack(ctx, config, pairs, fa, fb, train_rows, target, strength, crossfit=None):
+def _fit_judge_stack(ctx, config, pairs, fa, fb, train_rows, target, strength, choice=None):
     """The head stacked with the judges' verdicts (``reward.judge_stack``), fitted on the training
-    labels with cross-fitted head logits (``crossfit``, the head choice's, or ``folds`` more head
-    fits when there are none): None, None when it is off or too few labels have a verdict."""
+    labels with cross-fitted head logits on the saved head's scale: the head choice's
+    (``choice.crossfit``), or ``folds`` more fits of ``config.head`` with the choice's logit scale
+    when it has none. None, None when it is off or too few labels have a verdict."""
+    from annotate_app.reward.head_choice import scaled_members
     from annotate_app.reward.judge_stack import (
         crossfit_probs,
         eligible_judges,
@@ -511,14 +516,17 @@ def _fit_judge_stack(ctx, config, pairs, fa, fb, train_rows, target, strength, c
         return None, None
 
     fit_predict = _fold_fitter(fa, fb, train_rows, target, strength)
+    crossfit = None if choice is None else choice.crossfit
     if crossfit is None:
         ctx.progress(0.7, f"cross-fitting the head for the judge stack ({', '.join(judges)})")
-        crossfit = crossfit_probs(
+        members = crossfit_probs(
             lambda fit, score: fit_predict(config.head, fit, score),
             len(train_rows),
             stack_config.folds,
             stack_config.seed,
         )
+        # the saved head carries the choice's logit scale: the logits fitted on must too
+        crossfit = scaled_members(members, 1.0 if choice is None else choice.logit_scale).mean(0)
     stack = fit_judge_stack(crossfit, target, evidence.take(train_rows), judges, stack_config)
     return stack, evidence
 

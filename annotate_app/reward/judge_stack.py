@@ -11,7 +11,9 @@ flag enters only through the evidence, because A/B is the sorted order of respon
 that did not flip sign with the sides would be a bias toward whichever response sorts first.
 
 The head's logit used to fit the weights must be cross-fitted (``crossfit_probs``), never the
-in-sample output of a head that saw those labels. Whether the stack is used for the app's scores
+in-sample output of a head that saw those labels, and on the scale of the saved head the stack is
+applied to (the head choice's logit scale, which the saved weights carry, included): ``w_head``
+absorbs a scale, but only the one it was fitted on. Whether the stack is used for the app's scores
 is decided on the training labels alone: its cross-validated log-loss must beat both the head
 alone and the head's logit rescaled without any judge (so a stack that only recalibrates the head
 does not pass for the judges' help).
@@ -125,12 +127,16 @@ def crossfit_probs(
     fit_predict: Callable[[np.ndarray, np.ndarray], np.ndarray], n: int, folds: int, seed: int
 ) -> np.ndarray:
     """Each of ``n`` labeled pairs scored by a head fitted without it: ``fit_predict(fit_rows,
-    score_rows)`` fits on the first and returns p(A better) for the second."""
+    score_rows)`` fits on the first and returns p(A better) for the second, [len(score_rows)] or
+    per member [K, len(score_rows)]; the result has the same leading shape, [n] or [K, n]."""
     fold = np.random.default_rng(seed).permutation(n) % max(2, folds)
-    out = np.full(n, 0.5)
+    out: np.ndarray | None = None
     for f in np.unique(fold):
-        out[fold == f] = fit_predict(np.flatnonzero(fold != f), np.flatnonzero(fold == f))
-    return out
+        p = np.asarray(fit_predict(np.flatnonzero(fold != f), np.flatnonzero(fold == f)), float)
+        if out is None:
+            out = np.full((*p.shape[:-1], n), 0.5)
+        out[..., fold == f] = p
+    return out if out is not None else np.full(n, 0.5)
 
 
 def _design(head_logit: np.ndarray, evidence: np.ndarray) -> np.ndarray:
