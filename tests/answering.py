@@ -1,4 +1,5 @@
-"""Tests answer a pair the way the label page does: one outbox item through ``answers.record``.
+"""Tests get pairs and answer them the way the label page does: pairs from the annotator's buffer
+of leased pairs (``assignment.held_pairs``), answers as one outbox item through ``answers.record``.
 
 The item has the fields the page's ``answer()`` gives it (``ui/components/label_buffer``): a fresh
 page id, the pair and the side it was shown on, the time on task, and per kind its own fields (a
@@ -9,15 +10,29 @@ undo is an outbox item too, naming the page id of the answer it takes back.
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
 from typing import Any
 
 from annotate_app.annotation import answers
+from annotate_app.annotation import assignment as queue
 from annotate_app.annotation.answers import Ack
 from annotate_app.settings import ProjectSettings
 from annotate_app.store import Store
 
 LATENCY_MS = 1500  # time on task a test's answers report unless they say otherwise
+
+
+def next_pair(
+    store: Store,
+    annotator: str,
+    settings: ProjectSettings | None = None,
+    now: dt.datetime | None = None,
+) -> tuple[str, str] | None:
+    """The first pair of the annotator's buffer, leased to them: (pair, the pair's response shown
+    on the left); None when their queue is empty."""
+    held = queue.held_pairs(store, annotator, settings, 1, now)
+    return held[0] if held else None
 
 
 def page_item(
@@ -29,11 +44,13 @@ def page_item(
     both_bad: bool = False,
     rationale: str | None = None,
     aspects: dict[str, int] | None = None,
+    reason: str | None = None,
+    note: str | None = None,
     latency_ms: int = LATENCY_MS,
     cid: str | None = None,
 ) -> dict[str, Any]:
     """One outbox item as the page builds it; ``choice`` counts for a label only, and a both-bad
-    label carries no choice."""
+    label carries no choice; ``reason`` and ``note`` count for a flag only."""
     item: dict[str, Any] = {
         "cid": cid or str(uuid.uuid4()),  # the page's crypto.randomUUID()
         "pair": pair_id,
@@ -50,7 +67,21 @@ def page_item(
             item["rationale"] = rationale.strip()
         if aspects:
             item["aspects"] = aspects
+    if kind == "flag":
+        item["reason"] = reason
+        if note and note.strip():
+            item["note"] = note.strip()
     return item
+
+
+def undo_item(taken_back_cid: str, pair_id: str, *, cid: str | None = None) -> dict[str, Any]:
+    """The outbox item of the page's undo: it names the page id of the answer it takes back."""
+    return {
+        "cid": cid or str(uuid.uuid4()),
+        "kind": "undo",
+        "undoes": taken_back_cid,
+        "pair": pair_id,
+    }
 
 
 def answer(
@@ -96,11 +127,6 @@ def undo(
 ) -> Ack:
     """Take back an answer as the page's undo does: an outbox item naming that answer's page id.
     A saved undo's ``pair_back`` is the pair when it is back on the annotator's screen."""
-    item = {
-        "cid": str(uuid.uuid4()),
-        "kind": "undo",
-        "undoes": taken_back.client_id,
-        "pair": pair_id,
-    }
+    item = undo_item(taken_back.client_id, pair_id)
     (ack,) = answers.record(store, annotator, [item], settings)
     return ack

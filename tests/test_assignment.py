@@ -13,11 +13,14 @@ import pytest
 from annotate_app.accounts import auth
 from annotate_app.analytics import agreement
 from annotate_app.annotation import assignment as queue
-from annotate_app.annotation.assignment import left_side_for, stored_choice
+from annotate_app.annotation.assignment import left_side_for
 from annotate_app.ingest import import_file
+from annotate_app.labels.scale import stored_choice
 from annotate_app.settings import ProjectSettings
 from annotate_app.store import Store
-from tests.answering import answer, saved, undo
+from annotate_app.ui.label_exchange import pair_payload
+from annotate_app.ui.render import to_html
+from tests.answering import answer, next_pair, saved, undo
 
 ADMIN = auth.Account("root", "admin")
 N_PAIRS = 24
@@ -58,25 +61,24 @@ def _gold_ids(store: Store) -> set[str]:
 
 def _label_all(store: Store, annotator: str, settings: ProjectSettings) -> list[str]:
     got = []
-    while (a := queue.next_assignment(store, annotator, settings)) is not None:
-        got.append(a.pair_id)
-        saved(store, annotator, a.pair_id, a.left_side, settings=settings)
+    while (shown := next_pair(store, annotator, settings)) is not None:
+        got.append(shown[0])
+        saved(store, annotator, *shown, settings=settings)
     return got
 
 
 def test_overlap_one_never_gives_a_pair_to_two_annotators(project: Store) -> None:
     s = _settings()
-    a = queue.next_assignment(project, "alice", s)
-    b = queue.next_assignment(project, "bob", s)
-    assert a.pair_id != b.pair_id
+    a, a_side = next_pair(project, "alice", s)
+    b, _ = next_pair(project, "bob", s)
+    assert a != b
     # A reload shows the held pair again, in the same order.
-    again = queue.next_assignment(project, "alice", s)
-    assert (again.pair_id, again.left_side) == (a.pair_id, a.left_side)
-    saved(project, "alice", a.pair_id, a.left_side, settings=s, choice=2)
+    assert next_pair(project, "alice", s) == (a, a_side)
+    saved(project, "alice", a, a_side, settings=s, choice=2)
     rest_alice = _label_all(project, "alice", s)
     rest_bob = _label_all(project, "bob", s)
-    assert rest_bob[0] == b.pair_id, "bob's held pair stayed his"
-    labeled = [a.pair_id, *rest_alice, *rest_bob]
+    assert rest_bob[0] == b, "bob's held pair stayed his"
+    labeled = [a, *rest_alice, *rest_bob]
     assert len(labeled) == len(set(labeled)) == N_PAIRS
 
 
@@ -105,15 +107,16 @@ def test_concurrent_sessions_get_distinct_pairs(project: Store) -> None:
 
 def test_overlap_k_gives_each_pair_k_distinct_annotators(project: Store) -> None:
     s = _settings(overlap_k=2)
-    held = [queue.next_assignment(project, n, s).pair_id for n in ("dan", "erin")]
+    held = [next_pair(project, n, s)[0] for n in ("dan", "erin")]
     per_annotator = {}
     for n in ("alice", "bob", "carol"):
         expected = queue.progress(project, n, s).left
         per_annotator[n] = _label_all(project, n, s)
         assert len(per_annotator[n]) == expected, "the queue size counts what can be labeled"
     for n, pair in zip(("dan", "erin"), held, strict=True):
-        again = queue.next_assignment(project, n, s)
-        saved(project, n, again.pair_id, again.left_side, settings=s)
+        again = next_pair(project, n, s)
+        assert again is not None and again[0] == pair, "their held pair waited for them"
+        saved(project, n, *again, settings=s)
         per_annotator[n] = [pair]
     for pairs in per_annotator.values():
         assert len(pairs) == len(set(pairs)), "nobody gets the same pair twice"
@@ -127,35 +130,28 @@ def test_overlap_k_gives_each_pair_k_distinct_annotators(project: Store) -> None
 
 def test_skip_and_label_never_come_back_but_undo_does(project: Store) -> None:
     s = _settings()
-    first = queue.next_assignment(project, "alice", s)
-    saved(project, "alice", first.pair_id, first.left_side, "skip", settings=s)
-    second = queue.next_assignment(project, "alice", s)
-    assert second.pair_id != first.pair_id
+    first, first_side = next_pair(project, "alice", s)
+    saved(project, "alice", first, first_side, "skip", settings=s)
+    second, second_side = next_pair(project, "alice", s)
+    assert second != first
     labeled = saved(
-        project,
-        "alice",
-        second.pair_id,
-        second.left_side,
-        settings=s,
-        choice=0,
-        rationale="  close call ",
+        project, "alice", second, second_side, settings=s, choice=0, rationale="  close call "
     )
-    third = queue.next_assignment(project, "alice", s)
-    assert third.pair_id not in {first.pair_id, second.pair_id}
-    undone = undo(project, "alice", labeled, second.pair_id, settings=s)
-    assert (undone.status, undone.pair_back) == ("saved", second.pair_id)
-    back = queue.next_assignment(project, "alice", s)
-    assert (back.pair_id, back.left_side) == (second.pair_id, second.left_side)
-    relabeled = saved(project, "alice", back.pair_id, back.left_side, settings=s)
-    assert queue.next_assignment(project, "alice", s).pair_id == third.pair_id
+    third, _ = next_pair(project, "alice", s)
+    assert third not in {first, second}
+    undone = undo(project, "alice", labeled, second, settings=s)
+    assert (undone.status, undone.pair_back) == ("saved", second)
+    assert next_pair(project, "alice", s) == (second, second_side), "back first, on the same side"
+    relabeled = saved(project, "alice", second, second_side, settings=s)
+    assert next_pair(project, "alice", s)[0] == third
     rest = _label_all(project, "alice", s)
-    assert first.pair_id not in rest and second.pair_id not in rest
+    assert first not in rest and second not in rest
     events = project.label_events("alice")
     assert list(events["kind"][:4]) == ["skip", "label", "undo", "label"]
     assert events["rationale"][1] == "close call"
     # Nobody takes back another annotator's answer.
     before = len(project.label_events())
-    stranger = undo(project, "bob", relabeled, back.pair_id, settings=s)
+    stranger = undo(project, "bob", relabeled, second, settings=s)
     assert stranger.status == "refused" and "never recorded" in stranger.message
     assert len(project.label_events()) == before
 
@@ -164,36 +160,37 @@ def test_choices_map_back_through_the_shown_order(project: Store) -> None:
     s = _settings()
     seen_sides = set()
     for shown in (2, 1, 0, -1, -2):
-        a = queue.next_assignment(project, "alice", s)
-        pair = project.get_pair(a.pair_id)
-        assert a.left_text == (pair["text_a"] if a.left_side == "a" else pair["text_b"])
-        assert a.right_text == (pair["text_b"] if a.left_side == "a" else pair["text_a"])
+        pair_id, side = next_pair(project, "alice", s)
+        pair = project.get_pair(pair_id)
+        on_page = pair_payload(project, pair_id, side, with_html=True)
+        assert on_page["left"] == to_html(pair["text_a"] if side == "a" else pair["text_b"])
+        assert on_page["right"] == to_html(pair["text_b"] if side == "a" else pair["text_a"])
         ack = saved(
             project,
             "alice",
-            a.pair_id,
-            a.left_side,
+            pair_id,
+            side,
             settings=s,
             choice=shown,
             aspects={"honesty": 1},
             latency_ms=1200 + shown,
         )
         row = project.label_events("alice").set_index("id").loc[ack.event]
-        assert row["left_side"] == a.left_side == left_side_for(a.pair_id, "alice")
-        assert row["choice"] == (shown if a.left_side == "a" else -shown)
-        assert json.loads(row["aspects"]) == {"honesty": 1 if a.left_side == "a" else -1}
+        assert row["left_side"] == side == left_side_for(pair_id, "alice")
+        assert row["choice"] == (shown if side == "a" else -shown)
+        assert json.loads(row["aspects"]) == {"honesty": 1 if side == "a" else -1}
         assert row["latency_ms"] == 1200 + shown, "the page's own time on task"
-        seen_sides.add(a.left_side)
+        seen_sides.add(side)
     assert stored_choice(2, "b") == -2 and stored_choice(-1, "a") == -1
     sides = [left_side_for(f"p{i}", "alice") for i in range(400)]
     assert 150 < sides.count("a") < 250, "the left/right coin is fair"
     # What the page is told about answers that can never be recorded; nothing is written.
-    a = queue.next_assignment(project, "alice", s)
+    pair_id, side = next_pair(project, "alice", s)
     before = len(project.label_events())
-    bad_aspect = answer(project, "alice", a.pair_id, a.left_side, settings=s, aspects={"style": 1})
+    bad_aspect = answer(project, "alice", pair_id, side, settings=s, aspects={"style": 1})
     assert (bad_aspect.status, bad_aspect.event) == ("refused", None)
     assert "aspects must be a map over" in bad_aspect.message
-    bad_choice = answer(project, "alice", a.pair_id, a.left_side, settings=s, choice=3)
+    bad_choice = answer(project, "alice", pair_id, side, settings=s, choice=3)
     assert bad_choice.status == "refused" and "choice must be a number from -2 to 2" in (
         bad_choice.message or ""
     )
@@ -202,8 +199,7 @@ def test_choices_map_back_through_the_shown_order(project: Store) -> None:
 
 def test_both_bad_stores_no_choice(project: Store) -> None:
     s = _settings()
-    a = queue.next_assignment(project, "alice", s)
-    saved(project, "alice", a.pair_id, a.left_side, settings=s, both_bad=True)
+    saved(project, "alice", *next_pair(project, "alice", s), settings=s, both_bad=True)
     row = project.label_events("alice").iloc[-1]
     assert bool(row["both_bad"]) and pd.isna(row["choice"])
 
@@ -211,16 +207,16 @@ def test_both_bad_stores_no_choice(project: Store) -> None:
 def test_leases_expire(project: Store) -> None:
     s = _settings(lease_minutes=5)
     t0 = dt.datetime.now()
-    mine = queue.next_assignment(project, "alice", s, now=t0)
+    mine, _ = next_pair(project, "alice", s, now=t0)
     taken_by_bob = set()
     for _ in range(N_PAIRS - 1):
-        b = queue.next_assignment(project, "bob", s, now=t0)
-        taken_by_bob.add(b.pair_id)
-        saved(project, "bob", b.pair_id, b.left_side, "skip", settings=s)
-    assert mine.pair_id not in taken_by_bob
-    assert queue.next_assignment(project, "bob", s, now=t0) is None
-    later = queue.next_assignment(project, "bob", s, now=t0 + dt.timedelta(minutes=6))
-    assert later.pair_id == mine.pair_id
+        b, b_side = next_pair(project, "bob", s, now=t0)
+        taken_by_bob.add(b)
+        saved(project, "bob", b, b_side, "skip", settings=s)
+    assert mine not in taken_by_bob
+    assert next_pair(project, "bob", s, now=t0) is None
+    later, _ = next_pair(project, "bob", s, now=t0 + dt.timedelta(minutes=6))
+    assert later == mine
 
 
 def test_route_priority_orders_the_queue_and_ai_routes_leave_it(project: Store) -> None:
@@ -248,17 +244,18 @@ def test_gold_pairs_are_mixed_in_and_scored(project: Store) -> None:
     assert len(carol) == N_PAIRS and not set(carol) & gold, "no gold at fraction 0"
     s = _settings(overlap_k=2, gold_fraction=0.4)
     got = []
-    while (a := queue.next_assignment(project, "alice", s)) is not None:
-        got.append(a.pair_id)
-        pair = project.get_pair(a.pair_id)
-        # alice picks the "good" response on gold pairs except one.
-        good_left = a.left_text.startswith("good")
-        wrong_once = a.pair_id in gold and sum(p in gold for p in got) == 1
-        shown = 1 if good_left != wrong_once else -1
-        if a.pair_id not in gold:
-            shown = 1
+    while (held := next_pair(project, "alice", s)) is not None:
+        pair_id, side = held
+        got.append(pair_id)
+        pair = project.get_pair(pair_id)
         assert pair is not None
-        saved(project, "alice", a.pair_id, a.left_side, settings=s, choice=shown)
+        # alice picks the "good" response on gold pairs except one.
+        good_left = pair["text_a" if side == "a" else "text_b"].startswith("good")
+        wrong_once = pair_id in gold and sum(p in gold for p in got) == 1
+        shown = 1 if good_left != wrong_once else -1
+        if pair_id not in gold:
+            shown = 1
+        saved(project, "alice", pair_id, side, settings=s, choice=shown)
     n_gold = sum(p in gold for p in got)
     assert n_gold == N_GOLD and len(got) == N_PAIRS + N_GOLD
     first_gold = next(i for i, p in enumerate(got) if p in gold)
@@ -274,14 +271,13 @@ def test_progress_counts(project: Store) -> None:
     start = queue.progress(project, "alice", s)
     assert (start.done_today, start.done_total, start.left) == (0, 0, N_PAIRS)
     for _ in range(3):
-        a = queue.next_assignment(project, "alice", s)
-        saved(project, "alice", a.pair_id, a.left_side, settings=s)
-    skipped = queue.next_assignment(project, "alice", s)
-    saved(project, "alice", skipped.pair_id, skipped.left_side, "skip", settings=s)
+        saved(project, "alice", *next_pair(project, "alice", s), settings=s)
+    skipped, side = next_pair(project, "alice", s)
+    saved(project, "alice", skipped, side, "skip", settings=s)
     # A skip frees the pair for others: it is next in line, so bob gets it.
-    assert queue.next_assignment(project, "bob", s).pair_id == skipped.pair_id
+    assert next_pair(project, "bob", s)[0] == skipped
     assert queue.progress(project, "alice", s).left == N_PAIRS - 4
-    queue.next_assignment(project, "carol", s)  # carol holds one more
+    next_pair(project, "carol", s)  # carol holds one more
     now = queue.progress(project, "alice", s)
     assert (now.done_today, now.done_total, now.left) == (3, 3, N_PAIRS - 5)
     tomorrow = dt.datetime.now() + dt.timedelta(days=1)
@@ -336,20 +332,20 @@ def test_sign_in_roles_and_passwords(store: Store) -> None:
 
 def test_undoing_a_skip_never_doubles_a_pair_at_overlap_one(project: Store) -> None:
     s = _settings()
-    skipped = queue.next_assignment(project, "alice", s)
-    skip = saved(project, "alice", skipped.pair_id, skipped.left_side, "skip", settings=s)
-    bob = queue.next_assignment(project, "bob", s)
-    assert bob.pair_id == skipped.pair_id, "a skip frees the pair for the next in line"
-    undone = undo(project, "alice", skip, skipped.pair_id, settings=s)
+    skipped, side = next_pair(project, "alice", s)
+    skip = saved(project, "alice", skipped, side, "skip", settings=s)
+    bob = next_pair(project, "bob", s)
+    assert bob[0] == skipped, "a skip frees the pair for the next in line"
+    undone = undo(project, "alice", skip, skipped, settings=s)
     assert (undone.status, undone.pair_back) == ("saved", None), "taken back, but bob's now"
-    assert queue.next_assignment(project, "alice", s).pair_id != skipped.pair_id
-    saved(project, "bob", bob.pair_id, bob.left_side, settings=s)
+    assert next_pair(project, "alice", s)[0] != skipped
+    saved(project, "bob", *bob, settings=s)
     # Undoing a skip whose pair nobody took puts it back on screen.
-    carol = queue.next_assignment(project, "carol", s)
-    skip = saved(project, "carol", carol.pair_id, carol.left_side, "skip", settings=s)
-    undone = undo(project, "carol", skip, carol.pair_id, settings=s)
-    assert (undone.status, undone.pair_back) == ("saved", carol.pair_id)
-    assert queue.next_assignment(project, "carol", s).pair_id == carol.pair_id
+    carol, carol_side = next_pair(project, "carol", s)
+    skip = saved(project, "carol", carol, carol_side, "skip", settings=s)
+    undone = undo(project, "carol", skip, carol, settings=s)
+    assert (undone.status, undone.pair_back) == ("saved", carol)
+    assert next_pair(project, "carol", s) == (carol, carol_side)
     _label_all(project, "alice", s)
     _label_all(project, "carol", s)
     labels = project.current_labels("human")
@@ -359,21 +355,21 @@ def test_undoing_a_skip_never_doubles_a_pair_at_overlap_one(project: Store) -> N
 def test_an_answer_after_the_lease_expired(project: Store) -> None:
     s = _settings(lease_minutes=5)
     long_ago = dt.datetime.now() - dt.timedelta(minutes=10)  # these leases ended 5 minutes ago
-    late = queue.next_assignment(project, "alice", s, now=long_ago)
-    taken = queue.next_assignment(project, "bob", s)
-    assert taken.pair_id == late.pair_id, "an expired lease frees the pair"
-    saved(project, "bob", taken.pair_id, taken.left_side, settings=s)
+    late, late_side = next_pair(project, "alice", s, now=long_ago)
+    taken = next_pair(project, "bob", s)
+    assert taken[0] == late, "an expired lease frees the pair"
+    saved(project, "bob", *taken, settings=s)
     before = len(project.label_events())
-    label = answer(project, "alice", late.pair_id, late.left_side, settings=s, choice=-1)
+    label = answer(project, "alice", late, late_side, settings=s, choice=-1)
     assert (label.status, label.event) == ("refused", None)
     assert "went to another annotator" in label.message and "not saved" in label.message
-    skip = answer(project, "alice", late.pair_id, late.left_side, "skip", settings=s)
+    skip = answer(project, "alice", late, late_side, "skip", settings=s)
     assert (skip.status, skip.event) == ("refused", None)
     assert len(project.label_events()) == before, "a refused answer writes nothing"
     # Expired, but nobody else took it: the answer is accepted, once.
-    lonely = queue.next_assignment(project, "carol", s, now=long_ago)
-    saved(project, "carol", lonely.pair_id, lonely.left_side, settings=s, choice=2)
-    again = answer(project, "carol", lonely.pair_id, lonely.left_side, settings=s, choice=2)
+    lonely = next_pair(project, "carol", s, now=long_ago)
+    saved(project, "carol", *lonely, settings=s, choice=2)
+    again = answer(project, "carol", *lonely, settings=s, choice=2)
     assert again.status == "refused" and "already answered" in again.message
     labels = project.current_labels("human")
     assert sorted(labels["annotator"]) == ["bob", "carol"]
@@ -384,14 +380,14 @@ def test_a_new_server_process_resumes_from_the_file(project_paths, project: Stor
     """A restart (a new Store and dispatcher on the same file) knows every answer and lease, and
     the killed server's leases can be cut short."""
     s = _settings()
-    done = queue.next_assignment(project, "alice", s)
-    saved(project, "alice", done.pair_id, done.left_side, settings=s)
-    held = queue.next_assignment(project, "bob", s)
+    done = next_pair(project, "alice", s)
+    saved(project, "alice", *done, settings=s)
+    held = next_pair(project, "bob", s)
     queue.flush_leases(project)
     project.close()
     with Store(project_paths) as again:
-        assert queue.next_assignment(again, "bob", s).pair_id == held.pair_id
-        assert queue.next_assignment(again, "carol", s).pair_id not in {done.pair_id, held.pair_id}
+        assert next_pair(again, "bob", s) == held
+        assert next_pair(again, "carol", s)[0] not in {done[0], held[0]}
         assert queue.progress(again, "alice", s).done_total == 1
         queue.flush_leases(again)
         cut = again.expire_leases_after(dt.datetime.now())
@@ -399,4 +395,4 @@ def test_a_new_server_process_resumes_from_the_file(project_paths, project: Stor
         assert cut == 3
     with Store(project_paths) as third:
         # bob's lease is gone: the pair goes to whoever asks next.
-        assert queue.next_assignment(third, "dan", s).pair_id == held.pair_id
+        assert next_pair(third, "dan", s)[0] == held[0]

@@ -11,10 +11,11 @@ import pytest
 
 from annotate_app.annotation import answers
 from annotate_app.annotation import assignment as queue
-from annotate_app.annotation.assignment import stored_choice
 from annotate_app.ingest import import_file
+from annotate_app.labels.scale import stored_choice
 from annotate_app.settings import ProjectSettings
 from annotate_app.store import Store
+from tests.answering import page_item, undo_item
 
 N_PAIRS = 12
 
@@ -33,10 +34,6 @@ def project(store: Store, tmp_path: Path) -> Store:
     return store
 
 
-def _label(cid: str, pair: str, side: str, choice: int | None = 1, **kw) -> dict:
-    return {"cid": cid, "kind": "label", "pair": pair, "side": side, "choice": choice, **kw}
-
-
 def _human_labels(store: Store) -> int:
     return len(store.current_labels("human"))
 
@@ -49,7 +46,7 @@ def test_buffer_holds_k_distinct_leased_pairs_and_tops_up(project: Store) -> Non
     theirs = queue.held_pairs(project, "bob", s, k=4)
     assert not {p for p, _ in mine} & {p for p, _ in theirs}, "overlap 1: leases are exclusive"
     pair, side = mine[0]
-    acks = answers.record(project, "alice", [_label("c-0000001", pair, side)], s)
+    acks = answers.record(project, "alice", [page_item(pair, side)], s)
     assert acks[0].status == "saved"
     after = queue.held_pairs(project, "alice", s, k=4)
     assert [p for p, _ in after[:3]] == [p for p, _ in mine[1:]], "order kept, answered one gone"
@@ -62,8 +59,8 @@ def test_resent_outbox_records_each_answer_once(project: Store) -> None:
     s = ProjectSettings()
     (p1, s1), (p2, s2) = queue.held_pairs(project, "alice", s, k=2)
     outbox = [
-        _label("cid-one-1", p1, s1, 2, rationale="clear", latency_ms=1234),
-        {"cid": "cid-two-2", "kind": "skip", "pair": p2, "side": s2},
+        page_item(p1, s1, choice=2, rationale="clear", latency_ms=1234),
+        page_item(p2, s2, "skip"),
     ]
     first = answers.record(project, "alice", outbox, s)
     assert [a.status for a in first] == ["saved", "saved"]
@@ -80,7 +77,7 @@ def test_resent_outbox_records_each_answer_once(project: Store) -> None:
 def test_the_same_answer_from_two_threads_is_recorded_once(project: Store) -> None:
     s = ProjectSettings()
     (pair, side), *_ = queue.held_pairs(project, "alice", s, k=1)
-    item = [_label("cid-race-1", pair, side)]
+    item = [page_item(pair, side)]
     acks: list = []
     threads = [
         threading.Thread(target=lambda: acks.extend(answers.record(project, "alice", item, s)))
@@ -98,10 +95,9 @@ def test_undo_by_client_id_reopens_the_pair_first(project: Store) -> None:
     s = ProjectSettings()
     buffer = queue.held_pairs(project, "alice", s, k=3)
     (p1, s1), (p2, s2) = buffer[:2]
-    answers.record(
-        project, "alice", [_label("cid-a-0001", p1, s1), _label("cid-b-0002", p2, s2)], s
-    )
-    undo = {"cid": "cid-u-0003", "kind": "undo", "undoes": "cid-a-0001"}
+    first = page_item(p1, s1)
+    answers.record(project, "alice", [first, page_item(p2, s2)], s)
+    undo = undo_item(first["cid"], p1)
     ack = answers.record(project, "alice", [undo], s)[0]
     assert ack.status == "saved" and ack.pair_back == p1
     assert answers.record(project, "alice", [undo], s)[0].status == "saved", "resent undo: no-op"
@@ -114,8 +110,8 @@ def test_undo_by_client_id_reopens_the_pair_first(project: Store) -> None:
 def test_flag_records_the_flag_and_moves_on(project: Store) -> None:
     s = ProjectSettings()
     (pair, side), *_ = queue.held_pairs(project, "alice", s, k=2)
-    item = {"cid": "cid-flag-01", "kind": "flag", "pair": pair, "side": side, "reason": "unsafe"}
-    item["note"] = "  contains a slur "
+    item = page_item(pair, side, "flag", reason="unsafe")
+    item["note"] = "  contains a slur "  # the page trims it; the server does too
     assert answers.record(project, "alice", [item, item], s)[0].status == "saved"
     flags = project.open_flags()
     assert list(flags["reason"]) == ["unsafe"] and flags["note"][0] == "contains a slur"
@@ -150,7 +146,7 @@ def test_expired_lease_taken_by_another_is_refused_not_retried(project: Store) -
     long_ago = dt.datetime.now() - dt.timedelta(minutes=5)
     (pair, side), *_ = queue.held_pairs(project, "alice", s, k=1, now=long_ago)
     assert queue.held_pairs(project, "bob", s, k=1)[0][0] == pair, "the lapsed lease is free again"
-    ack = answers.record(project, "alice", [_label("cid-late-01", pair, side)], s)[0]
+    ack = answers.record(project, "alice", [page_item(pair, side)], s)[0]
     assert ack.status == "refused" and "another annotator" in ack.message
     assert _human_labels(project) == 0
 
@@ -158,8 +154,8 @@ def test_expired_lease_taken_by_another_is_refused_not_retried(project: Store) -
 def test_progress_from_memory_equals_the_recorded_labels(project: Store) -> None:
     s = ProjectSettings()
     buffer = queue.held_pairs(project, "alice", s, k=3)
-    outbox = [_label(f"cid-count-{i}", p, side) for i, (p, side) in enumerate(buffer)]
-    outbox.append({"cid": "cid-undo-09", "kind": "undo", "undoes": "cid-count-1"})
+    outbox = [page_item(p, side) for p, side in buffer]
+    outbox.append(undo_item(outbox[1]["cid"], buffer[1][0]))
     answers.record(project, "alice", outbox, s)
     in_force = project.current_labels("human")
     recorded = int((in_force["annotator"] == "alice").sum())
@@ -179,8 +175,8 @@ def test_a_whole_outbox_and_its_new_leases_are_one_commit(project: Store) -> Non
     queue.write_leases_behind(project)  # as in the app: leases are not written one by one
     buffer = queue.held_pairs(project, "alice", s, k=BUFFER_PAIRS)
     queue.flush_leases(project)
-    outbox = [_label(f"cid-batch-{i}", p, side) for i, (p, side) in enumerate(buffer[:2])]
-    outbox.append({"cid": "cid-batch-s", "kind": "skip", "pair": buffer[2][0], "side": "a"})
+    outbox = [page_item(p, side) for p, side in buffer[:2]]
+    outbox.append(page_item(*buffer[2], "skip"))
 
     def top_up() -> None:
         queue.held_pairs(project, "alice", s, k=BUFFER_PAIRS)
@@ -222,7 +218,7 @@ def test_a_failed_commit_puts_the_pairs_back_and_a_resend_saves(
 ) -> None:
     s = ProjectSettings()
     buffer = queue.held_pairs(project, "alice", s, k=3)
-    outbox = [_label(f"cid-fail-{i}", p, side) for i, (p, side) in enumerate(buffer[:2])]
+    outbox = [page_item(p, side) for p, side in buffer[:2]]
     real = project.record_answers
 
     def disk_full(*args, **kwargs):
@@ -250,8 +246,7 @@ def test_an_answered_pairs_lease_row_holds_nothing_after_a_restart(
     s = ProjectSettings(lease_minutes=1)
     (pair, side), *_ = queue.held_pairs(project, "alice", s, k=1)
     queue.flush_leases(project)
-    answers.record(project, "alice", [{"cid": "cid-skip-01", "kind": "skip", "pair": pair,
-                                       "side": side}], s)  # fmt: skip
+    answers.record(project, "alice", [page_item(pair, side, "skip")], s)
     assert (pair, "alice") in {(p, a) for p, a, _, _ in project.lease_rows()}
     project.close()
     with Store(project_paths) as again:
@@ -288,7 +283,7 @@ def test_outboxes_arriving_during_a_commit_share_the_next_one(project: Store) ->
 
     def answer(name: str) -> None:
         pair, side = held[name]
-        acks[name] = answers.record(project, name, [_label(f"cid-group-{name}", pair, side)], s)
+        acks[name] = answers.record(project, name, [page_item(pair, side)], s)
 
     first = threading.Thread(target=answer, args=("alice",))
     with d._flush_lock:  # alice's commit waits here, as behind a slow commit

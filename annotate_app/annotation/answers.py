@@ -22,8 +22,9 @@ from dataclasses import dataclass
 from typing import Any, Literal, get_args
 
 from annotate_app.annotation import assignment as queue
-from annotate_app.annotation.assignment import ASPECTS, Assignment
+from annotate_app.annotation.assignment import ASPECTS
 from annotate_app.annotation.dispatcher import LeaseLost
+from annotate_app.labels.scale import Side, stored_choice
 from annotate_app.settings import ProjectSettings
 from annotate_app.store import Store
 from annotate_app.store.client_answers import PageAnswer
@@ -57,7 +58,7 @@ class Answer:
     client_id: str
     kind: AnswerKind
     pair_id: str = ""
-    left_side: str = "a"
+    left_side: Side = "a"  # the pair's response shown on the left
     shown_choice: int | None = None  # about the shown left (A) vs right (B)
     both_bad: bool = False
     rationale: str | None = None
@@ -225,19 +226,17 @@ def _unless_recorded(store: Store, refusal: Ack) -> Ack:
 
 def _stored(annotator: str, answer: Answer) -> PageAnswer:
     """A label, skip or flag's skip as stored: choices about the pair's own A/B."""
-    side = Assignment.answering(answer.pair_id, answer.left_side).left_side
+    side = answer.left_side
     if answer.kind != "label":
         return PageAnswer(annotator, answer.client_id, answer.pair_id, "skip", side)
-    aspects = {k: queue.stored_choice(v, side) for k, v in (answer.aspects or {}).items()}
+    aspects = {k: stored_choice(v, side) for k, v in (answer.aspects or {}).items()}
     return PageAnswer(
         annotator,
         answer.client_id,
         answer.pair_id,
         "label",
         side,
-        choice=None
-        if answer.shown_choice is None
-        else queue.stored_choice(answer.shown_choice, side),
+        choice=None if answer.shown_choice is None else stored_choice(answer.shown_choice, side),
         both_bad=answer.both_bad,
         rationale=answer.rationale,
         aspects=aspects or None,

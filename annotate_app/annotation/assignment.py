@@ -1,11 +1,10 @@
 """Who labels what next: the human queue, leases, overlap, gold checks and progress.
 
-The label page asks ``held_pairs`` for the annotator's next few pairs (each leased to them); its
-answers are recorded through ``record_outbox`` and taken back through ``undo_answer``;
-``next_assignment`` is the single-pair form.
-Nothing here knows about Streamlit. The left/right order an annotator sees is fixed per
-(pair, annotator), so a reload shows the same screen, and it is stored with every answer so the
-recorded choice always refers to the pair's own A/B.
+The label page asks ``held_pairs`` for the annotator's next few pairs (each leased to them, with
+the side shown on the left); its answers are recorded through ``record_outbox`` and taken back
+through ``undo_answer``. Nothing here knows about Streamlit. The left/right order an annotator sees
+is fixed per (pair, annotator), so a reload shows the same screen, and it is stored with every
+answer so the recorded choice always refers to the pair's own A/B (``labels.scale.stored_choice``).
 """
 
 from __future__ import annotations
@@ -13,38 +12,18 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import random
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from annotate_app.annotation import dispatcher, group_commit
 from annotate_app.annotation.dispatcher import Dispatcher, LeaseLost
-from annotate_app.labels.scale import stored_choice as stored_choice  # answers.py uses it
+from annotate_app.labels.scale import stored_choice as stored_choice  # tests import it from here
 from annotate_app.settings import ProjectSettings
 from annotate_app.store import Store
 from annotate_app.store.client_answers import PageAnswer
 
 ASPECTS = ("helpfulness", "harmlessness", "honesty")
-
-
-@dataclass(frozen=True)
-class Assignment:
-    """One pair on one annotator's screen, in the order they see it."""
-
-    pair_id: str
-    left_side: str  # 'a' when the pair's response A is shown on the left
-    turns: list[dict]
-    left_text: str
-    right_text: str
-    shown_at: float  # time.time() when it was handed out; latency runs from here
-
-    @classmethod
-    def answering(cls, pair_id: str, left_side: str) -> Assignment:
-        """The pair an answer names, as the page showed it: recording needs no texts."""
-        if left_side not in ("a", "b"):
-            raise ValueError(f"left side must be 'a' or 'b', got {left_side!r}")
-        return cls(pair_id, left_side, [], "", "", time.time())
 
 
 @dataclass(frozen=True)
@@ -136,28 +115,6 @@ def upcoming_pairs(
     """The queue pairs this annotator would get next after the ones they hold (gold draws aside),
     leasing nothing."""
     return _dispatcher(store, settings).upcoming(annotator, settings.overlap_k, now or _now(), n)
-
-
-def next_assignment(
-    store: Store,
-    annotator: str,
-    settings: ProjectSettings | None = None,
-    now: dt.datetime | None = None,
-) -> Assignment | None:
-    """The pair this annotator should see now, leased to them; None when their queue is empty."""
-    held = held_pairs(store, annotator, settings, 1, now)
-    if not held:
-        return None
-    pair_id, side = held[0]
-    turns, a, b = store.shown_pair(pair_id)
-    return Assignment(
-        pair_id=pair_id,
-        left_side=side,
-        turns=turns,
-        left_text=a if side == "a" else b,
-        right_text=b if side == "a" else a,
-        shown_at=time.time(),
-    )
 
 
 def _lease_new(
