@@ -9,7 +9,7 @@ else (parsing, claims, the buffer top-up, the reply) is the shipped code in both
   handed out go in one commit, shared with the outboxes that arrive during a commit
   (``annotation/group_commit.py``).
 - ``per outbox``: the baseline without grouping. Each outbox makes that same commit on its own as it
-  arrives (``OnePerOutbox`` below, in place of the store's group committer).
+  arrives (``group_commit.install_for_store(store, grouped=False)``).
 
 Per answer: wall time of the exchange (median, p95), and process CPU (all threads, the service
 thread's included).
@@ -33,34 +33,17 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from annotate_app.annotation import group_commit  # noqa: E402
-from annotate_app.annotation.dispatcher import Dispatcher  # noqa: E402
 from annotate_app.store import Store  # noqa: E402
-from annotate_app.store.client_answers import PageAnswer  # noqa: E402
 from tests import load_driver as ld  # noqa: E402
-
-
-class OnePerOutbox(group_commit.GroupCommit):
-    """The baseline: every outbox commits on its own as it arrives (its answers, their page ids and
-    the leases pending then), never waiting to share a commit with the outboxes of others."""
-
-    def commit(self, answers: list[PageAnswer], dispatcher: Dispatcher) -> list[int]:
-        with dispatcher.writing_leases() as leases:
-            events = self.store.record_answers(answers, leases.rows, leases.replacing)
-        with self._lock:
-            self.commits += 1
-            self.outboxes += 1
-        return events
 
 
 def run(db: Path, way: str, annotators: int, answers: int, think: float) -> dict:
     work = db.with_name(f"{way.replace(' ', '-')}-{uuid.uuid4().hex[:6]}.duckdb")
     shutil.copy(db, work)
     store = Store(work)
-    if way == "per outbox":
-        with group_commit._REGISTRY_LOCK:  # record_outbox commits through the store's committer
-            group_commit._REGISTRY[store] = OnePerOutbox(store)
-    grouped = group_commit.for_store(store)
-    assert isinstance(grouped, OnePerOutbox) == (way == "per outbox")
+    # record_outbox commits through the store's committer
+    committer = group_commit.install_for_store(store, grouped=way == "grouped")
+    assert group_commit.for_store(store) is committer
     names = [f"a{k}" for k in range(annotators)]
     cpu0 = time.process_time()
     times, _ = ld.answer_times(store, names, answers, think)
@@ -72,7 +55,7 @@ def run(db: Path, way: str, annotators: int, answers: int, think: float) -> dict
         "median": statistics.median(times),
         "p95": ld.pct(times, 0.95),
         "cpu_ms": cpu * 1000 / len(times),
-        "per_commit": grouped.outboxes / grouped.commits if grouped.commits else 1.0,
+        "per_commit": committer.outboxes / committer.commits if committer.commits else 1.0,
         "answers": len(times),
         "labels": len(labels),
         "twice": int(labels["pair_id"].duplicated().sum()),

@@ -303,6 +303,39 @@ def test_outboxes_arriving_during_a_commit_share_the_next_one(project: Store) ->
     assert (gc.commits, gc.outboxes) == (2, 4)
 
 
+def test_without_grouping_each_outbox_commits_alone(project: Store) -> None:
+    """The benchmarks' baseline: outboxes that arrive during a commit are not grouped; each makes
+    its own commit, and each still gets exactly its own events."""
+    from annotate_app.annotation import dispatcher, group_commit
+
+    s = ProjectSettings(overlap_k=3)
+    names = ["alice", "bob", "carol"]
+    held = {name: queue.held_pairs(project, name, s, k=1)[0] for name in names}
+    gc = group_commit.install_for_store(project, grouped=False)
+    assert group_commit.for_store(project) is gc
+    d = dispatcher.for_store(project, str(s.queue_seed))
+    acks: dict[str, list] = {}
+
+    def answer(name: str) -> None:
+        acks[name] = answers.record(project, name, [page_item(*held[name])], s)
+
+    threads = [threading.Thread(target=answer, args=(n,)) for n in names]
+    with d._flush_lock:  # every commit waits here, as behind a slow one
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(timeout=0.2)
+        assert all(t.is_alive() for t in threads), "no outbox committed past the held lock"
+    for t in threads:
+        t.join()
+    assert all(a[0].status == "saved" for a in acks.values())
+    events = project.label_events()
+    events = events[events["source"] == "human"].set_index("annotator")
+    assert {n: int(events.loc[n, "id"]) for n in names} == {n: acks[n][0].event for n in names}
+    assert (gc.commits, gc.outboxes) == (3, 3), "one commit per outbox"
+    assert gc.commit_cpu_s > 0
+
+
 def test_a_bad_outbox_in_a_group_fails_alone(project: Store) -> None:
     from annotate_app.annotation import dispatcher, group_commit
     from annotate_app.store.client_answers import PageAnswer
