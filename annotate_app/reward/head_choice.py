@@ -45,9 +45,9 @@ from annotate_app.reward.metrics import pair_log_loss, pairwise_accuracy
 # ensemble's alone, [len(score_rows)]) on score_rows, of a head fitted on fit_rows
 FitPredict = Callable[[HeadConfig, np.ndarray, np.ndarray], np.ndarray]
 
-# the scale a head's logits may get: wide enough for a timid head with weight decay 10 (about 3 to
-# 5 on HH) and for a head that learned nothing, narrow enough that a handful of pairs that all
-# fall on one side cannot send it to infinity
+# the scale a head's logits may get: wide enough for the measured ones (0.44 to 2.03 on HH and
+# PandaLM, bench_head_scale) and for a head that learned nothing (toward 0), narrow enough that a
+# handful of pairs that all fall on one side cannot send it to infinity
 LOGIT_SCALE_BOUNDS = (0.05, 20.0)
 
 
