@@ -11,8 +11,8 @@ else (parsing, claims, the buffer top-up, the reply) is the shipped code in both
 - ``per outbox``: the baseline without grouping. Each outbox makes that same commit on its own as it
   arrives (``group_commit.install_for_store(store, grouped=False)``).
 
-Per answer: wall time of the exchange (median, p95), and process CPU (all threads, the service
-thread's included).
+Per answer: wall time of the exchange (median, p95), process CPU (all threads, the service
+thread's included), and the CPU of the committing threads inside the commits alone.
 
 Run: .venv/bin/python bench/bench_answer_commits.py [--annotators 16] [--answers 15] [--think 0.1]
      [--pairs 2000] [--rounds 2]
@@ -55,6 +55,7 @@ def run(db: Path, way: str, annotators: int, answers: int, think: float) -> dict
         "median": statistics.median(times),
         "p95": ld.pct(times, 0.95),
         "cpu_ms": cpu * 1000 / len(times),
+        "commit_cpu_ms": committer.commit_cpu_s * 1000 / len(times),
         "per_commit": committer.outboxes / committer.commits if committer.commits else 1.0,
         "answers": len(times),
         "labels": len(labels),
@@ -79,15 +80,16 @@ def main() -> None:
                 print(f"{way}: {r}", flush=True)
                 results[way].append(r)
     print()
-    print("| way | exchange median | p95 | CPU ms per answer | outboxes per commit | labels "
-          "(pairs twice) |")  # fmt: skip
-    print("|---|---|---|---|---|---|")
+    print("| way | exchange median | p95 | CPU ms per answer | of it in commits | outboxes per "
+          "commit | labels (pairs twice) |")  # fmt: skip
+    print("|---|---|---|---|---|---|---|")
     base = statistics.median(r["cpu_ms"] for r in results["per outbox"])
     for way, rs in results.items():
         med = statistics.median
         print(
             f"| {way} | {med(r['median'] for r in rs):.1f} ms | {med(r['p95'] for r in rs):.1f} ms "
             f"| {med(r['cpu_ms'] for r in rs):.1f} ({med(r['cpu_ms'] for r in rs) / base:.2f}x) "
+            f"| {med(r['commit_cpu_ms'] for r in rs):.1f} "
             f"| {med(r['per_commit'] for r in rs):.2f} | {sum(r['labels'] for r in rs)} "
             f"({sum(r['twice'] for r in rs)}) |"
         )
