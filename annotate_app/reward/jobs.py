@@ -326,7 +326,7 @@ def work_train(ctx: JobContext) -> dict[str, Any]:
             if stack is not None:
                 stack.save(staging)
         elif config.mode == "finetune":
-            from annotate_app.reward.finetune import finetune, score_texts
+            from annotate_app.reward.finetune import finetune
 
             tr = lab_rows[train]
             finetune(
@@ -339,13 +339,7 @@ def work_train(ctx: JobContext) -> dict[str, Any]:
                 on_step=lambda s, n: ctx.progress(0.62 + 0.2 * s / n, f"fine-tune step {s}/{n}"),
             )
 
-            def member_probs(rows: np.ndarray) -> np.ndarray:
-                texts = [*pairs["text_a"].iloc[rows], *pairs["text_b"].iloc[rows]]
-                r = score_texts(
-                    staging, texts, config.finetune.device, max_length=config.finetune.max_length
-                )
-                return 1.0 / (1.0 + np.exp(-(r[: len(rows)] - r[len(rows) :])))[None, :]
-
+            member_probs = _finetuned_probs(staging, config, pairs)
             stack, evidence = None, None  # cross-fitting would mean K more fine-tunes
             choice = None
         else:
@@ -405,6 +399,20 @@ def work_train(ctx: JobContext) -> dict[str, Any]:
     return {"version": version, "metrics": metrics, "selected": result["n_selected"]}
 
 
+def _finetuned_probs(folder: Path, config: TrainConfig, pairs: pd.DataFrame):
+    """rows -> p(A better) [1, n] of a fine-tuned model saved in ``folder`` (one member)."""
+    from annotate_app.reward.finetune import score_texts
+
+    def member_probs(rows: np.ndarray) -> np.ndarray:
+        texts = [*pairs["text_a"].iloc[rows], *pairs["text_b"].iloc[rows]]
+        r = score_texts(
+            folder, texts, config.finetune.device, max_length=config.finetune.max_length
+        )
+        return 1.0 / (1.0 + np.exp(-(r[: len(rows)] - r[len(rows) :])))[None, :]
+
+    return member_probs
+
+
 def work_select(ctx: JobContext) -> dict[str, Any]:
     from annotate_app.reward.head import BTEnsemble
 
@@ -422,14 +430,7 @@ def work_select(ctx: JobContext) -> dict[str, Any]:
         def member_probs(rows: np.ndarray) -> np.ndarray:
             return model.member_probs(fa[rows], fb[rows])
     else:
-        from annotate_app.reward.finetune import score_texts
-
-        def member_probs(rows: np.ndarray) -> np.ndarray:
-            texts = [*pairs["text_a"].iloc[rows], *pairs["text_b"].iloc[rows]]
-            r = score_texts(
-                folder, texts, config.finetune.device, max_length=config.finetune.max_length
-            )
-            return 1.0 / (1.0 + np.exp(-(r[: len(rows)] - r[len(rows) :])))[None, :]
+        member_probs = _finetuned_probs(folder, config, pairs)
 
     lab_rows = np.array([row[p] for p in labels["pair_id"]], dtype=int)
     stack, evidence = _load_judge_stack(ctx, folder, pairs)
