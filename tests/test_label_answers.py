@@ -161,7 +161,7 @@ def test_progress_from_memory_equals_the_recorded_labels(project: Store) -> None
     recorded = int((in_force["annotator"] == "alice").sum())
     done = queue.progress(project, "alice", s)
     assert (done.done_today, done.done_total) == (recorded, recorded) == (2, 2)
-    queue.queue_changed(project, ProjectSettings(queue_seed="other"))  # a new in-memory view
+    # another seed: a new in-memory view, loaded from DuckDB
     again = queue.progress(project, "alice", ProjectSettings(queue_seed="other"))
     assert (again.done_today, again.done_total) == (2, 2), "loaded from DuckDB the same"
 

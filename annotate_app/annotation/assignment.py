@@ -32,11 +32,6 @@ class Progress:
     done_total: int
     left: int
 
-    @property
-    def fraction(self) -> float:
-        seen = self.done_total + self.left
-        return self.done_total / seen if seen else 1.0
-
 
 def left_side_for(pair_id: str, annotator: str) -> str:
     """A fair coin per (pair, annotator) that every reload of the page agrees on."""
@@ -59,12 +54,6 @@ def _gold_turn(annotator: str, settings: ProjectSettings, done_total: int) -> bo
 
 def _dispatcher(store: Store, settings: ProjectSettings) -> Dispatcher:
     return dispatcher.for_store(store, str(settings.queue_seed))
-
-
-def queue_changed(store: Store, settings: ProjectSettings | None = None) -> None:
-    """Reload the queue order now; otherwise route, priority and import changes show within the
-    dispatcher's refresh time."""
-    _dispatcher(store, settings or ProjectSettings.load(store)).reload()
 
 
 def write_leases_behind(store: Store) -> None:

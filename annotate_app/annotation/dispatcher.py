@@ -131,10 +131,6 @@ class Dispatcher:
             else:
                 self._reload_order(fingerprint)
 
-    def reload(self) -> None:
-        """Reload the order now (after routes, imports or the seed changed)."""
-        self._reload_order()
-
     # -- reads ---------------------------------------------------------------------------------
 
     def _taken(self, pair: str, annotator: str, now: dt.datetime) -> int:
@@ -146,11 +142,6 @@ class Dispatcher:
             if lease.expires_at > now and a not in labeled
         }
         return len(labeled - {annotator}) + len(leased - {annotator})
-
-    def held(self, annotator: str, now: dt.datetime) -> tuple[str, str] | None:
-        """The first pair this annotator holds a live lease on: (pair, left side)."""
-        held = self.held_all(annotator, now)
-        return held[0] if held else None
 
     def held_all(self, annotator: str, now: dt.datetime) -> list[tuple[str, str]]:
         """Every pair this annotator holds a live lease on and has not answered, in the order
