@@ -17,9 +17,10 @@ from streamlit.testing.v1 import AppTest
 
 from annotate_app.accounts import auth
 from annotate_app.annotation import answers
-from annotate_app.annotation.assignment import left_side_for, stored_choice
+from annotate_app.annotation.assignment import left_side_for
 from annotate_app.config import REPO_ROOT
 from annotate_app.ingest import import_file
+from annotate_app.labels.scale import stored_choice
 from annotate_app.store import Store
 from annotate_app.ui import common
 

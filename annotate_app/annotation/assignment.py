@@ -18,7 +18,6 @@ from typing import Any
 
 from annotate_app.annotation import dispatcher, group_commit
 from annotate_app.annotation.dispatcher import Dispatcher, LeaseLost
-from annotate_app.labels.scale import stored_choice as stored_choice  # tests import it from here
 from annotate_app.settings import ProjectSettings
 from annotate_app.store import Store
 from annotate_app.store.client_answers import PageAnswer

@@ -18,8 +18,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from annotate_app.annotation.assignment import stored_choice
 from annotate_app.ingest import import_file
+from annotate_app.labels.scale import stored_choice
 from annotate_app.store import Store
 from tests.load_driver import CHROMIUM, LAUNCH_ARGS, READY, kill9, start_server, stop
 
