@@ -14,6 +14,7 @@ from annotate_app.ingest import import_file
 from annotate_app.settings import ProjectSettings
 from annotate_app.store import Store
 from annotate_app.ui.pages import PAGES, SIGN_IN
+from tests.seed import human_label
 
 UI = Path(auth.__file__).resolve().parents[1] / "ui"
 ADMIN = auth.Account("root", "admin")
@@ -29,8 +30,8 @@ def project(store: Store, tmp_path: Path) -> Store:
     store.upsert_annotator("root", role="admin")
     store.upsert_annotator("alice")
     pairs = list(store.pairs_frame()["pair_id"])
-    store.add_label(pairs[0], "alice", choice=1)
-    store.add_label(pairs[1], "bob", choice=-1)
+    human_label(store, pairs[0], "alice", 1)
+    human_label(store, pairs[1], "bob", -1)
     return store
 
 

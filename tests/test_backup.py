@@ -12,12 +12,18 @@ import pytest
 from annotate_app.ingest import import_file
 from annotate_app.store import ProjectLockedError, Store, StoreError
 from annotate_app.store.backup_files import RequestConfig, backup, restore
+from tests.seed import human_answer, human_label, human_labels
 
 
 def _label_some(store: Store, n: int) -> list[str]:
     pairs = store.pairs_frame()["pair_id"].tolist()[:n]
-    for i, pid in enumerate(pairs):
-        store.add_label(pid, "alice", choice=1 if i % 2 else -2, left_side="a", latency_ms=900)
+    human_labels(
+        store,
+        [
+            human_answer(pid, "alice", 1 if i % 2 else -2, left_side="a", latency_ms=900)
+            for i, pid in enumerate(pairs)
+        ],
+    )
     return pairs
 
 
@@ -29,7 +35,7 @@ def test_backup_and_restore_directly(store, project_paths, demo_dir, tmp_path):
     assert backup(project_paths, target) == "copied directly"
 
     with Store(project_paths) as s:  # the project changes after the backup
-        s.add_label(s.pairs_frame()["pair_id"].iloc[10], "bob", choice=0)
+        human_label(s, s.pairs_frame()["pair_id"].iloc[10], "bob", 0)
         assert s.stats()["labels"]["human"] == 6
 
     kept = restore(project_paths, target)
@@ -38,7 +44,7 @@ def test_backup_and_restore_directly(store, project_paths, demo_dir, tmp_path):
         assert s.stats()["labels"]["human"] == 5
         assert s.stats()["pairs"] == 180
         # the label id sequence continues after the restored events, not from 1
-        new_id = s.add_label(s.pairs_frame()["pair_id"].iloc[11], "bob", choice=1)
+        new_id = human_label(s, s.pairs_frame()["pair_id"].iloc[11], "bob", 1)
         assert new_id > int(s.label_events()["id"].iloc[:-1].max())
 
 

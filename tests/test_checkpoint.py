@@ -15,6 +15,7 @@ import pytest
 
 from annotate_app.store import Store
 from tests import load_driver as ld
+from tests.seed import human_answer, human_labels
 
 
 def _file_alone(db: Path, folder: Path) -> Path:
@@ -35,7 +36,7 @@ def test_closing_a_store_leaves_one_self_contained_file(tmp_path: Path) -> None:
     db = ld.build_project(tmp_path / "p.duckdb", 5, ["alice"])
     store = Store(db)
     pairs = store.pairs_frame()["pair_id"].tolist()
-    ids = {store.add_label(pid, "alice", choice=1, left_side="a") for pid in pairs}
+    ids = set(human_labels(store, [human_answer(pid, "alice", 1, left_side="a") for pid in pairs]))
     assert db.with_name(db.name + ".wal").exists(), "commits sit in the WAL until a checkpoint"
     store.close()
     assert not db.with_name(db.name + ".wal").exists()

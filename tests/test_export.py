@@ -13,6 +13,7 @@ from annotate_app.export.preferences import export_dataset
 from annotate_app.ingest import import_file
 from annotate_app.store import Store
 from annotate_app.store.client_answers import PageAnswer
+from tests.seed import human_label, judge_label
 
 # pair index -> labels as (annotator, choice, both_bad, source); a choice of "skip" is a skip.
 SCENARIO: dict[int, list[tuple[str, object, bool, str]]] = {
@@ -26,6 +27,7 @@ SCENARIO: dict[int, list[tuple[str, object, bool, str]]] = {
     7: [("judge", -2, False, "ai")],
     8: [],
 }
+JUDGE_P_A = {-2: 0.05}  # the verdict behind a judge's choice
 
 
 def write_jsonl(path: Path, rows: list[dict]) -> Path:
@@ -73,10 +75,10 @@ def labeled(store: Store, tmp_path: Path) -> tuple[Store, dict[str, tuple]]:
             if choice == "skip":
                 skip = PageAnswer(annotator, f"skip-{i}-{annotator}", pair["pair_id"], "skip", "a")
                 store.record_answers([skip])
+            elif source == "ai":
+                judge_label(store, pair["pair_id"], annotator, JUDGE_P_A[choice])
             else:
-                store.add_label(
-                    pair["pair_id"], annotator, choice=choice, both_bad=both_bad, source=source
-                )
+                human_label(store, pair["pair_id"], annotator, choice, both_bad=both_bad)
         choices = [c for _, c, bad, _ in labels if c not in (None, "skip")]
         mean = sum(choices) / len(choices) if choices else 0
         if mean:

@@ -12,13 +12,14 @@ from annotate_app.cli import main
 from annotate_app.export.options import ExportOptions
 from annotate_app.export.preferences import export_dataset
 from tests.analytics_data import populate
+from tests.seed import human_label
 
 FASTCHAT_FIELDS = {"model_a", "model_b", "winner", "judge", "turn", "anony", "tstamp"}
 
 
 def test_battles_are_the_leaderboards_votes(store, tmp_path):
     populate(store)
-    store.add_label(store.pairs_frame()["pair_id"].iloc[0], "dana", choice=None, both_bad=True)
+    human_label(store, store.pairs_frame()["pair_id"].iloc[0], "dana", None, both_bad=True)
     report = export_dataset(store, tmp_path / "battles.json", "battles")
     battles = pd.read_json(tmp_path / "battles.json")  # how FastChat's elo_analysis reads it
     assert report.rows == len(battles) and "battles" in report.summary()

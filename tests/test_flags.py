@@ -10,6 +10,7 @@ import pytest
 from annotate_app.ingest import import_file
 from annotate_app.store import Store
 from annotate_app.store.db import connect, migrate
+from tests.seed import adjudicated_label
 
 
 def _pairs(store: Store, tmp_path, n: int = 3) -> list[str]:
@@ -58,7 +59,8 @@ def test_the_migration_keeps_old_label_events_and_accepts_adjudicated(tmp_path):
     with Store(path) as store:
         events = store.label_events()
         assert list(events["id"]) == [1, 2] and list(events["choice"]) == [1, -1]
-        event = store.add_label("p1", "boss", choice=2, source="adjudicated")
+        (pair,) = _pairs(store, tmp_path, 1)
+        event = adjudicated_label(store, pair, "boss", 2)
         assert event == 3, "ids continue after the rebuilt table"
         with store.cursor() as cur, pytest.raises(duckdb.ConstraintException):
             cur.execute(

@@ -7,12 +7,15 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from annotate_app.judge.debias import choice_from_p_a
 from annotate_app.labels import scale
 from annotate_app.labels.consensus import pair_consensus
 from annotate_app.labels.outcome import file_outcomes, pair_outcomes
 from annotate_app.labels.sources import HUMAN_SOURCES, PEOPLE, SOURCES, Source
 from annotate_app.store import Store
+from annotate_app.store.client_answers import PageAnswer
 from annotate_app.store.db import connect, migrate
+from tests.seed import adjudicated_label, human_answer, human_labels, imported_labels, judge_labels
 from tests.test_store import add_pairs
 
 
@@ -73,13 +76,35 @@ def test_sql_view_and_python_agree_on_random_votes(store: Store):
     rng = np.random.default_rng(7)
     pairs = add_pairs(store, 40)
     rows = []
+    people: list[PageAnswer] = []
+    gold: dict[str, dict[str, bool]] = {}  # per imported file: pair -> A chosen
+    judged: dict[str, dict[str, float]] = {}  # per judge: pair -> p_a
     for pair in pairs:
         for k in range(int(rng.integers(1, 6))):
             source = str(rng.choice(["human", "human", "import", "ai", "adjudicated"]))
             both_bad = bool(rng.random() < 0.15)
             choice = None if both_bad else int(rng.integers(-2, 3))
-            store.add_label(pair, f"{source}-{k}", choice=choice, both_bad=both_bad, source=source)
-            rows.append((pair, f"{source}-{k}", source, choice))
+            if source == "human":
+                people.append(human_answer(pair, f"human-{k}", choice, both_bad=both_bad))
+                annotator = f"human-{k}"
+            elif source == "import":  # a chosen/rejected file decides every pair it holds
+                choice = 1 if rng.random() < 0.5 else -1
+                gold.setdefault(f"gold-{k}.jsonl", {})[pair] = choice > 0
+                annotator = f"import:gold-{k}.jsonl"
+            elif source == "ai":  # a judge gives a probability, and never both-bad
+                p_a = float(rng.choice([0.05, 0.3, 0.5, 0.7, 0.95]))
+                choice = choice_from_p_a(p_a)
+                judged.setdefault(f"ai-{k}", {})[pair] = p_a
+                annotator = f"ai-{k}"
+            else:
+                adjudicated_label(store, pair, f"adjudicated-{k}", choice, both_bad=both_bad)
+                annotator = f"adjudicated-{k}"
+            rows.append((pair, annotator, source, choice))
+    human_labels(store, people)
+    for file, a_wins in gold.items():
+        imported_labels(store, a_wins, file)
+    for judge_id, p_a in judged.items():
+        judge_labels(store, judge_id, p_a)
     votes = _votes(rows)
     with store.cursor() as cur:
         view = cur.execute("SELECT * FROM pair_outcomes").df()

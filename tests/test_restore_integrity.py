@@ -16,6 +16,7 @@ from annotate_app.ingest import import_file
 from annotate_app.store import Store, StoreError
 from annotate_app.store.backup import verify_project_file
 from annotate_app.store.backup_files import backup, restore
+from tests.seed import human_answer, human_labels
 
 BLOCK = 262144  # DuckDB's default block size
 HEADERS = 3 * 4096  # the file header and two database headers come before block 0
@@ -30,8 +31,7 @@ def project_with_backup(project_paths: ProjectPaths, demo_dir: Path, tmp_path: P
     with Store(project_paths) as store:
         import_file(store, demo_dir / "responses.jsonl")
         pairs = store.pairs_frame()["pair_id"].tolist()[:6]
-        for pid in pairs:
-            store.add_label(pid, "alice", choice=1, left_side="a")
+        human_labels(store, [human_answer(pid, "alice", 1, left_side="a") for pid in pairs])
     target = tmp_path / "good.duckdb"
     backup(project_paths, target)
     return project_paths, target

@@ -13,6 +13,7 @@ from annotate_app.export.options import ExportOptions
 from annotate_app.export.preferences import preference_rows
 from annotate_app.ingest import import_file
 from annotate_app.store.review import ReviewFilter
+from tests.seed import human_answer, human_labels
 
 
 @pytest.fixture
@@ -32,9 +33,14 @@ def reviewed(store, tmp_path):
     import_file(store, data)
     ids = dict(zip(store.pairs_frame()["prompt"], store.pairs_frame()["pair_id"], strict=True))
     p = [ids[r["prompt"]] for r in rows]
-    store.add_label(p[0], "alice", choice=2, rationale="clearer")  # disputed by bob
-    store.add_label(p[0], "bob", choice=-1)
-    store.add_label(p[1], "alice", choice=1)  # the judge disagrees
+    human_labels(
+        store,
+        [
+            human_answer(p[0], "alice", 2, rationale="clearer"),  # disputed by bob
+            human_answer(p[0], "bob", -1),
+            human_answer(p[1], "alice", 1),  # the judge disagrees
+        ],
+    )
     store.add_judge_verdicts(
         pd.DataFrame(
             {

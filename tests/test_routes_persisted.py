@@ -14,6 +14,7 @@ from annotate_app.routing import plan as routing_plan
 from annotate_app.routing.budget import BudgetConfig
 from annotate_app.routing.policies import PolicyConfig
 from annotate_app.store import Store
+from tests.seed import human_answer, human_labels
 
 
 def _project(store: Store, tmp_path, n: int = 10) -> list[str]:
@@ -88,8 +89,7 @@ def test_rerouting_replaces_routes_and_drops_labeled_pairs(store, tmp_path):
     routing_plan.apply(store, routing_plan.preview(store, config))
     queued = store.route_list(route="human")["pair_id"].tolist()
     assert len(queued) == 5
-    for pid in queued[:2]:
-        store.add_label(pid, "alice", choice=1)
+    human_labels(store, [human_answer(pid, "alice", 1) for pid in queued[:2]])
     second = routing_plan.apply(store, routing_plan.preview(store, config))
     current = store.route_list()
     assert len(current) == 8 and not current["pair_id"].isin(queued[:2]).any()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from annotate_app.ingest import import_file
+from tests.seed import human_label
 
 HOSTILE = [
     "alice'; DROP TABLE label_events; --",
@@ -18,7 +19,7 @@ def test_hostile_names_and_text_round_trip(store, demo_dir):
     labeled: list[int] = []
     for i, name in enumerate(HOSTILE):
         store.upsert_annotator(name, role="annotator")
-        labeled.append(store.add_label(pairs[i], name, choice=1, rationale=name, left_side="b"))
+        labeled.append(human_label(store, pairs[i], name, 1, rationale=name, left_side="b"))
         store.set_setting(name, {"v": name})
     assert store.undo_event(HOSTILE[0], labeled[0]) == pairs[0]
     assert store.undo_event(HOSTILE[1], labeled[0]) is None, "not another's"

@@ -9,11 +9,14 @@ import pandas as pd
 import pytest
 
 from annotate_app import ids
+from annotate_app.annotation.answers import BadAnswer, parse
 from annotate_app.config import ProjectPaths
 from annotate_app.ingest.importer import render_turns
 from annotate_app.store import Store, StoreError, db
 from annotate_app.store.base import first_row
 from annotate_app.store.client_answers import PageAnswer
+from tests.answering import page_item
+from tests.seed import human_answer, human_label, human_labels, imported_labels, judge_label
 
 
 def add_pairs(store: Store, n: int) -> list[str]:
@@ -114,9 +117,9 @@ def test_a_new_migration_runs_on_open_and_a_broken_one_rolls_back(
 
 def test_current_labels_latest_wins_and_undo_restores(store: Store) -> None:
     p1, p2 = add_pairs(store, 2)
-    first = store.add_label(p1, "ann", choice=1)
-    second = store.add_label(p1, "ann", choice=-2)
-    theirs = store.add_label(p1, "other", choice=2)
+    first = human_label(store, p1, "ann", 1)
+    second = human_label(store, p1, "ann", -2)
+    theirs = human_label(store, p1, "other", 2)
     assert current(store)[(p1, "ann")] == ("label", -2)
     assert store.undo_event("ann", theirs) is None, "nobody takes back another's label"
     assert store.undo_event("ann", second) == p1
@@ -136,21 +139,29 @@ def test_current_labels_latest_wins_and_undo_restores(store: Store) -> None:
 
 def test_undo_does_not_touch_ai_or_import_labels(store: Store) -> None:
     (p1,) = add_pairs(store, 1)
-    judged = store.add_label(p1, "judge", choice=1, source="ai")
+    judged = judge_label(store, p1, "judge", 0.8)
     assert store.undo_event("judge", judged) is None
     assert current(store)[(p1, "judge")] == ("label", 1)
+    assert imported_labels(store, {p1: False}) == 1
+    (gold,) = store.current_labels("import")["id"]
+    assert store.undo_event("import:gold.jsonl", int(gold)) is None
+    assert current(store)[(p1, "import:gold.jsonl")] == ("label", -1)
 
 
 def test_pair_labels_aggregates_votes(store: Store) -> None:
     p_a, p_tie, p_bad, p_b = add_pairs(store, 4)
-    for ann, choice in (("x", 1), ("y", 2), ("z", -1)):
-        store.add_label(p_a, ann, choice=choice)
-    store.add_label(p_tie, "x", choice=1)
-    store.add_label(p_tie, "y", choice=-1)
-    store.add_label(p_bad, "x", choice=None, both_bad=True)
-    store.add_label(p_b, "x", choice=1)
-    changed = store.add_label(p_b, "x", choice=-2)  # changed mind: only the latest counts
-    store.add_label(p_b, "y", choice=1, source="ai")
+    *_, changed = human_labels(
+        store,
+        [
+            *(human_answer(p_a, ann, choice) for ann, choice in (("x", 1), ("y", 2), ("z", -1))),
+            human_answer(p_tie, "x", 1),
+            human_answer(p_tie, "y", -1),
+            human_answer(p_bad, "x", None, both_bad=True),
+            human_answer(p_b, "x", 1),
+            human_answer(p_b, "x", -2),  # changed mind: only the latest counts
+        ],
+    )
+    judge_label(store, p_b, "y", 0.7)
     with store.cursor() as cur:
         frame = cur.execute("SELECT * FROM pair_labels").df()
     got = {
@@ -176,11 +187,13 @@ def test_pair_labels_aggregates_votes(store: Store) -> None:
 
 def test_label_needs_choice_or_both_bad(store: Store) -> None:
     (p1,) = add_pairs(store, 1)
-    with pytest.raises(ValueError, match="needs a choice or both_bad"):
-        store.add_label(p1, "x", choice=None)
+    with pytest.raises(BadAnswer, match="needs a choice or both_bad"):
+        parse(page_item(p1, "a", choice=None))
+    off_scale = PageAnswer("x", "cid-off-scale", p1, "label", "a", choice=3)
     with pytest.raises(duckdb.ConstraintException):
-        store.add_label(p1, "x", choice=3)
-    assert store.label_events().empty
+        store.record_answers([human_answer(p1, "y", 1), off_scale])
+    assert store.label_events().empty, "the whole commit is refused"
+    assert not store.events_for_client_ids(["cid-off-scale"])
 
 
 def test_ingest_frames_is_one_transaction(store: Store) -> None:
@@ -224,7 +237,7 @@ def test_settings_and_stats(store: Store) -> None:
     assert store.get_setting("budget") == {"human": 20}
     assert store.get_setting("missing", 5) == 5
     (p1,) = add_pairs(store, 1)
-    store.add_label(p1, "x", choice=0)
+    human_label(store, p1, "x", 0)
     stats = store.stats()
     assert stats["labels"] == {"human": 1, "ai": 0, "import": 0, "adjudicated": 0}
     assert (stats["labeled_pairs"], stats["open_pairs"]) == (1, 0)
