@@ -10,6 +10,7 @@ from annotate_app.accounts.auth import Account
 from annotate_app.store import Store
 from annotate_app.ui import common
 from tests.analytics_data import populate, register_version
+from tests.seed import human_answer, human_labels
 
 
 def _dashboard() -> None:
@@ -198,9 +199,14 @@ def _small_project(paths, tmp_path, same_length: bool = True, n: int = 4) -> lis
     with Store(paths) as store:
         import_file(store, source, ImportOptions())
         ids = store.pairs_frame()["pair_id"].tolist()
-        for pair_id in ids:
-            store.add_label(pair_id, "alice", choice=1, latency_ms=3000)
-            store.add_label(pair_id, "bob", choice=1, latency_ms=3100)
+        human_labels(
+            store,
+            [
+                human_answer(pair_id, name, 1, latency_ms=latency_ms)
+                for pair_id in ids
+                for name, latency_ms in (("alice", 3000), ("bob", 3100))
+            ],
+        )
     return ids
 
 

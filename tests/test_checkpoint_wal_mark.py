@@ -23,15 +23,18 @@ from tests import load_driver as ld
 
 CRASHER = textwrap.dedent(
     """
-    import os, signal, sys, time
+    import os, signal, sys, time, uuid
     from annotate_app.config import ProjectPaths
     from annotate_app.service import ServiceConfig, Services
+    from annotate_app.store.client_answers import PageAnswer
     paths = ProjectPaths(db=sys.argv[1], work_dir=sys.argv[2])
     svc = Services(paths, ServiceConfig(lease_write_s=0.05, poll_s=0.1, checkpoint_s=0))
-    ids = [
-        svc.store.add_label(pid, "alice", choice=1, left_side="a")
-        for pid in svc.store.pairs_frame()["pair_id"].tolist()[:4]
-    ]
+    ids = svc.store.record_answers(  # four label page answers, as the page's outbox stores them
+        [
+            PageAnswer("alice", str(uuid.uuid4()), pid, "label", "a", choice=1, latency_ms=1500)
+            for pid in svc.store.pairs_frame()["pair_id"].tolist()[:4]
+        ]
+    )
     time.sleep(1.5)  # the service thread marks the newest event
     print(max(ids), flush=True)
     os.kill(os.getpid(), signal.SIGKILL)

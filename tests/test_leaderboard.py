@@ -23,6 +23,7 @@ from annotate_app.analytics.leaderboard import (
 )
 from annotate_app.cli import main
 from tests.analytics_data import TRUE_STRENGTH, populate
+from tests.seed import human_answer, human_labels
 
 
 def battles(rows: list[tuple]) -> pd.DataFrame:
@@ -222,8 +223,14 @@ def test_page_warns_about_a_rating_from_few_battles(store, project_paths, tmp_pa
     path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
     import_file(store, path)
     frame = store.pairs_frame()
-    for pair in frame[frame["prompt"].str.startswith("new ")].itertuples():
-        store.add_label(pair.pair_id, "alice", choice=2 if pair.model_a == "zeta-1b" else -2)
+    new = frame[frame["prompt"].str.startswith("new ")]
+    human_labels(
+        store,
+        [
+            human_answer(pair.pair_id, "alice", 2 if pair.model_a == "zeta-1b" else -2)
+            for pair in new.itertuples()
+        ],
+    )
     store.upsert_annotator("boss", role="admin")
     store.close()
     monkeypatch.setenv("ANNOTATE_DB", str(project_paths.db))

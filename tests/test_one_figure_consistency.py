@@ -17,6 +17,7 @@ from annotate_app.accounts.auth import Account
 from annotate_app.cli import main
 from annotate_app.store import Store
 from tests.analytics_data import JUDGE, populate
+from tests.seed import human_label
 
 UI_DIR = Path(__file__).resolve().parents[1] / "annotate_app" / "ui"
 
@@ -46,7 +47,7 @@ def figures(tmp_path_factory) -> dict:
         populate(store, model_dir=str(model))
         # alice changes her mind once: two submits paid for, one label in force
         first = store.current_labels("human").query("annotator == 'alice'").iloc[0]
-        store.add_label(first["pair_id"], "alice", choice=-int(first["choice"]) or 1)
+        human_label(store, first["pair_id"], "alice", -int(first["choice"]) or 1)
         for name in ("alice", "bob", "carol"):
             store.upsert_annotator(name)
         store.upsert_annotator("boss", role="admin")

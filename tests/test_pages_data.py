@@ -15,6 +15,7 @@ from annotate_app.accounts.auth import Account
 from annotate_app.config import REPO_ROOT
 from annotate_app.store import Store
 from tests.analytics_data import register_version
+from tests.seed import human_answer, human_label, human_labels
 
 PAGE = str(REPO_ROOT / "annotate_app" / "ui" / "views" / "data.py")
 ROWS = [{"prompt": f"Q{i}?", "response_a": f"yes {i}", "response_b": f"no {i}"} for i in range(3)]
@@ -62,7 +63,7 @@ def test_export_defaults_to_people_and_waits_for_a_measured_judge(project):
     _import(at)
     store = common.store()
     ids = store.pairs_frame()["pair_id"].tolist()
-    store.add_label(ids[0], "alice", choice=1)
+    human_label(store, ids[0], "alice", 1)
     store.add_judge_verdicts(
         pd.DataFrame(
             {
@@ -104,8 +105,8 @@ def test_every_download_is_here_and_the_vote_rules_reach_the_export(project):
     _import(at)
     store = common.store()
     first = store.pairs_frame()["pair_id"].tolist()[0]
-    for name, choice in (("alice", 1), ("bob", 1), ("carol", -1)):
-        store.add_label(first, name, choice=choice)  # two of three votes side with the decision
+    votes = (("alice", 1), ("bob", 1), ("carol", -1))  # two of three side with the decision
+    human_labels(store, [human_answer(first, name, choice) for name, choice in votes])
     at.run()
     assert any(c.value.startswith("1 preference rows") for c in at.caption)
     at.slider(key="data-export-agree").set_value(0.75).run()

@@ -15,6 +15,7 @@ from annotate_app.config import REPO_ROOT
 from annotate_app.ingest import import_file
 from annotate_app.store import Store
 from annotate_app.ui import common
+from tests.seed import human_answer, human_labels
 
 PAGE = str(REPO_ROOT / "annotate_app" / "ui" / "views" / "jobs.py")
 
@@ -44,8 +45,10 @@ def test_train_now_explains_a_refusal_then_starts_and_cancel_stops_it(project):
     at.button(key="jobs-train").click().run()
     assert "no labels" in at.warning[0].value, "nothing to train on yet"
     store = common.store()
-    for i, pair_id in enumerate(store.pairs_frame()["pair_id"]):
-        store.add_label(pair_id, "boss", choice=1 if i % 2 else -1)
+    pair_ids = store.pairs_frame()["pair_id"]
+    human_labels(
+        store, [human_answer(p, "boss", 1 if i % 2 else -1) for i, p in enumerate(pair_ids)]
+    )
     at.run()
     assert "6 labels arrived" in " ".join(c.value for c in at.caption)
     at.button(key="jobs-train").click().run()

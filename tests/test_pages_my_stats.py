@@ -16,6 +16,7 @@ from annotate_app.analytics.annotator import agreement_with_others, labels_by_da
 from annotate_app.config import REPO_ROOT
 from annotate_app.ingest import import_file
 from annotate_app.store import Store
+from tests.seed import human_answer, human_labels
 
 PAGE = str(REPO_ROOT / "annotate_app" / "ui" / "views" / "my_stats.py")
 
@@ -81,13 +82,17 @@ def project(project_paths, tmp_path, monkeypatch):
         store.upsert_annotator("alice")
         pairs = store.pairs_frame()
         truth = store.label_events().set_index("pair_id")["choice"]
+        answers = []
         for pair_id in pairs["pair_id"]:
             if pair_id in truth.index:  # alice gets one gold pair right, one wrong
                 right = pair_id == sorted(truth.index)[0]
-                store.add_label(pair_id, "alice", choice=int(truth[pair_id]) * (1 if right else -1))
+                answers.append(
+                    human_answer(pair_id, "alice", int(truth[pair_id]) * (1 if right else -1))
+                )
             else:
-                store.add_label(pair_id, "alice", choice=1, latency_ms=6000)
-                store.add_label(pair_id, "bob", choice=1)
+                answers.append(human_answer(pair_id, "alice", 1, latency_ms=6000))
+                answers.append(human_answer(pair_id, "bob", 1))
+        human_labels(store, answers)
     monkeypatch.setenv("ANNOTATE_DB", str(project_paths.db))
     monkeypatch.setenv("ANNOTATE_WORK_DIR", str(project_paths.work_dir))
     yield project_paths

@@ -14,6 +14,7 @@ from annotate_app.accounts.auth import Account
 from annotate_app.ingest import import_file
 from annotate_app.store import Store
 from annotate_app.ui import common
+from tests.seed import human_answer, human_labels
 
 
 def _routing_page() -> None:
@@ -39,8 +40,7 @@ def overspent(project_paths, tmp_path, monkeypatch):
         import_file(store, data)
         store.upsert_annotator("boss", role="admin")
         ids = store.pairs_frame()["pair_id"].tolist()
-        for pair_id in ids[:4]:
-            store.add_label(pair_id, "alice", choice=1)
+        human_labels(store, [human_answer(pair_id, "alice", 1) for pair_id in ids[:4]])
         queued = pd.DataFrame(
             {
                 "pair_id": ids[4:],

@@ -8,6 +8,7 @@ from annotate_app.ingest import import_file
 from annotate_app.reward.jobs import TRAIN
 from annotate_app.store import Store
 from annotate_app.ui.common import Services
+from tests.seed import human_answer, human_label, human_labels
 
 
 def test_new_labels_start_one_retrain(project_paths, demo_dir):
@@ -15,13 +16,12 @@ def test_new_labels_start_one_retrain(project_paths, demo_dir):
         import_file(store, demo_dir / "responses.jsonl")
         store.set_setting("retrain_every", 4)
         pairs = store.pairs_frame()["pair_id"].tolist()
-        for pid in pairs[:3]:
-            store.add_label(pid, "alice", choice=1, left_side="a")
+        human_labels(store, [human_answer(pid, "alice", 1, left_side="a") for pid in pairs[:3]])
     services = Services(project_paths)
     try:
         services._maybe_retrain()
         assert services.store.active_job(TRAIN) is None, "3 labels are below the threshold"
-        services.store.add_label(pairs[3], "alice", choice=-1, left_side="b")
+        human_label(services.store, pairs[3], "alice", -1, left_side="b")
         services._maybe_retrain()
         job = services.store.active_job(TRAIN)
         assert job is not None
@@ -40,8 +40,8 @@ def test_zero_turns_automatic_retraining_off(project_paths, demo_dir):
     with Store(project_paths) as store:
         import_file(store, demo_dir / "responses.jsonl")
         store.set_setting("retrain_every", 0)
-        for pid in store.pairs_frame()["pair_id"].tolist()[:10]:
-            store.add_label(pid, "alice", choice=1, left_side="a")
+        ten = store.pairs_frame()["pair_id"].tolist()[:10]
+        human_labels(store, [human_answer(pid, "alice", 1, left_side="a") for pid in ten])
     services = Services(project_paths)
     try:
         services._maybe_retrain()

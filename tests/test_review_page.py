@@ -13,6 +13,7 @@ from annotate_app.accounts.auth import Account
 from annotate_app.ingest import import_file
 from annotate_app.store import Store
 from annotate_app.ui import common
+from tests.seed import human_label
 
 PAGE = str(Path(__file__).resolve().parents[1] / "annotate_app" / "ui" / "views" / "review.py")
 
@@ -30,8 +31,8 @@ def project(project_paths, tmp_path, monkeypatch):
         store.upsert_annotator("boss", role="admin")
         store.upsert_annotator("carol")
         ids = dict(zip(store.pairs_frame()["prompt"], store.pairs_frame()["pair_id"], strict=True))
-        store.add_label(ids["How do I bake bread?"], "alice", choice=1, rationale="detailed")
-        store.add_label(ids["How do I bake bread?"], "bob", choice=-2, rationale="too long")
+        human_label(store, ids["How do I bake bread?"], "alice", 1, rationale="detailed")
+        human_label(store, ids["How do I bake bread?"], "bob", -2, rationale="too long")
         store.flag_pair(ids["How do I tie a knot?"], "alice", "cant_judge", "needs a picture")
     monkeypatch.setenv("ANNOTATE_DB", str(project_paths.db))
     monkeypatch.setenv("ANNOTATE_WORK_DIR", str(project_paths.work_dir))
