@@ -15,6 +15,7 @@ from annotate_app.jobs import JobRunner
 from annotate_app.reward.config import HeadConfig, TrainConfig
 from annotate_app.reward.encoder import EncoderConfig
 from annotate_app.reward.jobs import start_selection, start_training
+from tests.seed import human_answer, human_labels
 
 QUALITY = {"atlas-70b": 4, "breeze-13b": 3, "comet-7b": 2, "drift-1b": 1}
 
@@ -29,9 +30,10 @@ def _config() -> TrainConfig:
 
 def _label(store, pair_ids) -> None:
     pairs = store.pairs_frame(list(pair_ids))
-    for row in pairs.itertuples():
-        gap = QUALITY[row.model_a] - QUALITY[row.model_b]
-        store.add_label(row.pair_id, "alice", choice=1 if gap > 0 else -1)
+    better_a = {
+        row.pair_id: QUALITY[row.model_a] > QUALITY[row.model_b] for row in pairs.itertuples()
+    }
+    human_labels(store, [human_answer(p, "alice", 1 if a else -1) for p, a in better_a.items()])
 
 
 @pytest.fixture

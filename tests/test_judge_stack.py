@@ -155,6 +155,7 @@ def project(store, demo_dir, tmp_path):
     text: the head has nothing to learn from, the encoder is never loaded."""
     from annotate_app.ingest import ImportOptions, PairConfig, import_file
     from annotate_app.reward.encoder import response_text, text_key
+    from tests.seed import human_answer, human_labels
 
     import_file(
         store, demo_dir / "responses.jsonl", ImportOptions(pairs=PairConfig(pairs_per_prompt=2))
@@ -172,10 +173,16 @@ def project(store, demo_dir, tmp_path):
     vectors.to_parquet(tmp_path / "vectors.parquet")
     store.insert_embeddings(_train_config().encoder.cache_id, tmp_path / "vectors.parquet")
     winner_a = {}
-    for i, row in enumerate(pairs.itertuples()):
+    for row in pairs.itertuples():
         winner_a[row.pair_id] = QUALITY[row.model_a] > QUALITY[row.model_b]
-        if i % 3 != 2:
-            store.add_label(row.pair_id, "alice", choice=1 if winner_a[row.pair_id] else -1)
+    human_labels(
+        store,
+        [
+            human_answer(pair_id, "alice", 1 if a_wins else -1)
+            for i, (pair_id, a_wins) in enumerate(winner_a.items())
+            if i % 3 != 2
+        ],
+    )
     return store, winner_a
 
 

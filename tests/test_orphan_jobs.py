@@ -25,6 +25,7 @@ from annotate_app.jobs import JobRunner
 from annotate_app.jobs.runner import _alive
 from annotate_app.reward.jobs import TRAIN, TrainingBusy, start_training
 from annotate_app.store import Store
+from tests.seed import human_answer, human_label, human_labels
 
 STARTER = textwrap.dedent(
     """
@@ -118,7 +119,7 @@ def test_a_finished_orphan_is_collected_on_open(paths: ProjectPaths) -> None:
 def test_busy_names_the_job_and_how_to_cancel(paths: ProjectPaths, demo_dir: Path) -> None:
     with Store(paths) as store:
         import_file(store, demo_dir / "responses.jsonl")
-        store.add_label(store.pairs_frame()["pair_id"].iloc[0], "alice", choice=1)
+        human_label(store, store.pairs_frame()["pair_id"].iloc[0], "alice", 1)
         store.create_job("train-left-over", TRAIN, {})
         store.update_job("train-left-over", status="running", pid=os.getpid())
         job_dir = paths.jobs_dir / "train-left-over"
@@ -147,8 +148,9 @@ def test_killed_train_cli_is_adopted_by_the_next_train(paths: ProjectPaths, demo
             store, demo_dir / "responses.jsonl", ImportOptions(pairs=PairConfig(pairs_per_prompt=1))
         )
         pairs = store.pairs_frame()["pair_id"].tolist()
-        for i, pid in enumerate(pairs[:24]):
-            store.add_label(pid, "alice", choice=1 if i % 2 else -1)
+        human_labels(
+            store, [human_answer(p, "alice", 1 if i % 2 else -1) for i, p in enumerate(pairs[:24])]
+        )
     first = _annotate(paths, "train", "--device", "cpu")
     try:
         deadline = time.monotonic() + 120

@@ -27,6 +27,7 @@ from annotate_app.reward.encoder import EncoderConfig
 from annotate_app.reward.jobs import start_training
 from annotate_app.store import Store
 from annotate_app.ui.pages import PAGES
+from tests.seed import human_answer, human_label, human_labels
 
 UI_DIR = Path(__file__).resolve().parents[1] / "annotate_app" / "ui"
 JUDGE = "judge:smol"
@@ -77,7 +78,7 @@ def _one_pair(store: Store, folder: Path) -> None:
 
 def _one_label(store: Store, folder: Path) -> None:
     import_file(store, _pairs(folder, 1))
-    store.add_label(store.pairs_frame()["pair_id"].iloc[0], "alice", choice=1, latency_ms=2500)
+    human_label(store, store.pairs_frame()["pair_id"].iloc[0], "alice", 1, latency_ms=2500)
 
 
 def _one_verdict(store: Store, folder: Path) -> None:
@@ -95,16 +96,24 @@ def _same_length(store: Store, folder: Path) -> None:
     import_file(store, _pairs(folder, 12, same_length=True))
     ids = store.pairs_frame()["pair_id"].tolist()
     _verdicts(store, ids)
+    answers = []
     for i, pair_id in enumerate(ids):
-        store.add_label(pair_id, "alice", choice=1 if i % 2 else -1, latency_ms=3000)
-        store.add_label(pair_id, "bob", choice=1 if i % 4 else -2, latency_ms=4000)
+        answers.append(human_answer(pair_id, "alice", 1 if i % 2 else -1, latency_ms=3000))
+        answers.append(human_answer(pair_id, "bob", 1 if i % 4 else -2, latency_ms=4000))
+    human_labels(store, answers)
 
 
 def _trained(store: Store, folder: Path) -> None:
     """One real training job on the demo prompts: a single model version, scores and priorities."""
     import_file(store, DEMO_DIR / "responses.jsonl", ImportOptions(pairs=PairConfig(1)))
-    for i, pair_id in enumerate(store.pairs_frame()["pair_id"].tolist()[:24]):
-        store.add_label(pair_id, "alice", choice=1 if i % 3 else -1, latency_ms=3000)
+    first = store.pairs_frame()["pair_id"].tolist()[:24]
+    human_labels(
+        store,
+        [
+            human_answer(pair_id, "alice", 1 if i % 3 else -1, latency_ms=3000)
+            for i, pair_id in enumerate(first)
+        ],
+    )
     config = TrainConfig(
         encoder=EncoderConfig(max_length=32, batch_size=64, device="cpu"),
         head=HeadConfig(members=2, hidden=8, min_steps=20, max_steps=20),

@@ -221,6 +221,7 @@ def planted(store, demo_dir, tmp_path):
 
     from annotate_app.ingest import ImportOptions, PairConfig, import_file
     from annotate_app.reward.encoder import response_text, text_key
+    from tests.seed import human_answer, human_labels
 
     import_file(
         store, demo_dir / "responses.jsonl", ImportOptions(pairs=PairConfig(pairs_per_prompt=2))
@@ -242,10 +243,16 @@ def planted(store, demo_dir, tmp_path):
     )
     vectors.to_parquet(tmp_path / "vectors.parquet")
     store.insert_embeddings(_train_config().encoder.cache_id, tmp_path / "vectors.parquet")
-    for i, row in enumerate(pairs.itertuples()):
-        if i % 3 != 2:
-            better_a = QUALITY[row.model_a] > QUALITY[row.model_b]
-            store.add_label(row.pair_id, "alice", choice=1 if better_a else -1)
+    human_labels(
+        store,
+        [
+            human_answer(
+                row.pair_id, "alice", 1 if QUALITY[row.model_a] > QUALITY[row.model_b] else -1
+            )
+            for i, row in enumerate(pairs.itertuples())
+            if i % 3 != 2
+        ],
+    )
     return store
 
 

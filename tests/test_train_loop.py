@@ -14,6 +14,7 @@ from annotate_app.jobs import JobRunner
 from annotate_app.reward.config import HeadConfig, TrainConfig
 from annotate_app.reward.encoder import EncoderConfig
 from annotate_app.reward.jobs import TrainingBusy, start_selection, start_training
+from tests.seed import human_answer, human_labels
 
 QUALITY = {"atlas-70b": 4, "breeze-13b": 3, "comet-7b": 2, "drift-1b": 1}
 
@@ -32,12 +33,14 @@ def project(store, demo_dir):
     options = ImportOptions(pairs=PairConfig(pairs_per_prompt=2))
     import_file(store, demo_dir / "responses.jsonl", options)
     pairs = store.pairs_frame()
+    answers = []
     for i, row in enumerate(pairs.itertuples()):
         if i % 3 == 2:
             continue
         gap = QUALITY[row.model_a] - QUALITY[row.model_b]
         choice = (1 if gap > 0 else -1) * (2 if abs(gap) >= 2 else 1)
-        store.add_label(row.pair_id, "alice", choice=choice)
+        answers.append(human_answer(row.pair_id, "alice", choice))
+    human_labels(store, answers)
     return store
 
 
@@ -90,8 +93,7 @@ def test_train_score_select_and_a_killed_run_keeps_the_last_good_model(project) 
     assert set(store.pair_scores(model["id"])["pair_id"]) == open_ids
 
     # once every pair is labeled a training still lands, with no open pair to score or queue
-    for pair_id in sorted(open_ids):
-        store.add_label(pair_id, "alice", choice=1)
+    human_labels(store, [human_answer(pair_id, "alice", 1) for pair_id in sorted(open_ids)])
     runner.wait(start_training(store, runner, _config(), ActiveConfig("random", batch=5)))
     latest = store.active_model()
     assert latest["id"] != model["id"] and store.pair_scores(latest["id"]).empty
