@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-
 import pandas as pd
 
 from annotate_app.labels.sources import SOURCES
@@ -13,46 +11,6 @@ __all__ = ["SOURCES", "LabelStore"]
 
 
 class LabelStore(StoreBase):
-    def add_label(
-        self,
-        pair_id: str,
-        annotator: str,
-        *,
-        choice: int | None,
-        both_bad: bool = False,
-        source: str = "human",
-        left_side: str | None = None,
-        rationale: str | None = None,
-        aspects: dict | None = None,
-        latency_ms: int | None = None,
-    ) -> int:
-        """Record one label and return its event id; it is committed when this returns."""
-        if choice is None and not both_bad:
-            raise ValueError("a label needs a choice or both_bad")
-        with self.transaction() as cur:
-            row = first_row(
-                cur.execute(
-                    "INSERT INTO label_events (pair_id, annotator, source, kind, choice, both_bad, "
-                    "left_side, rationale, aspects, latency_ms) "
-                    "VALUES (?, ?, ?, 'label', ?, ?, ?, ?, ?, ?) RETURNING id",
-                    [
-                        pair_id,
-                        annotator,
-                        source,
-                        choice,
-                        both_bad,
-                        left_side,
-                        rationale or None,
-                        json.dumps(aspects) if aspects else None,
-                        latency_ms,
-                    ],
-                )
-            )
-            cur.execute(
-                "DELETE FROM leases WHERE pair_id = ? AND annotator = ?", [pair_id, annotator]
-            )
-        return int(row[0])
-
     def label_events(self, annotator: str | None = None) -> pd.DataFrame:
         """The audit log, oldest first."""
         where, params = ("WHERE annotator = ?", [annotator]) if annotator else ("", [])

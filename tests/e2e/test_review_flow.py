@@ -17,6 +17,7 @@ from annotate_app import settings
 from annotate_app.ingest import import_file
 from annotate_app.store import Store
 from tests import load_driver as ld
+from tests.seed import human_answer, human_labels
 
 pytestmark = pytest.mark.e2e
 
@@ -43,9 +44,14 @@ def _project(folder: Path) -> tuple[Path, str, str]:
         ids = dict(zip(store.pairs_frame()["prompt"], store.pairs_frame()["pair_id"], strict=True))
         disputed = ids[DISPUTED]
         water_is_a = store.get_pair(disputed)["text_a"] == "In a glass of water."
-        store.add_label(disputed, "alice", choice=2 if water_is_a else -2, rationale="keeps best")
-        store.add_label(disputed, "bob", choice=-1 if water_is_a else 1, rationale="lasts longer")
-        store.add_label(ids["Name a prime."], "alice", choice=1)
+        human_labels(
+            store,
+            [
+                human_answer(disputed, "alice", 2 if water_is_a else -2, rationale="keeps best"),
+                human_answer(disputed, "bob", -1 if water_is_a else 1, rationale="lasts longer"),
+                human_answer(ids["Name a prime."], "alice", 1),
+            ],
+        )
     return db, disputed, "A" if water_is_a else "B"
 
 

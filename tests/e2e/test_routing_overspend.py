@@ -13,6 +13,7 @@ import pytest
 from annotate_app.ingest import import_file
 from annotate_app.store import Store
 from tests import load_driver as ld
+from tests.seed import human_answer, human_labels
 
 pytestmark = pytest.mark.e2e
 
@@ -34,8 +35,7 @@ def _project(folder: Path) -> Path:
         import_file(store, data)
         store.upsert_annotator("boss", role="admin")
         ids = store.pairs_frame()["pair_id"].tolist()
-        for pair_id in ids[:4]:
-            store.add_label(pair_id, "alice", choice=1)
+        human_labels(store, [human_answer(pair_id, "alice", 1) for pair_id in ids[:4]])
         queued = pd.DataFrame(
             {"pair_id": ids[4:], "route": "human", "priority": 1.0, "reason": "queued earlier",
              "propensity": 1.0, "explore": False}
