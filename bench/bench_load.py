@@ -76,6 +76,13 @@ def browser_run(
         labels = store.current_labels("human")
         events = store.label_events()
     label_ids = set(events.loc[events["kind"] == "label", "id"])
+    parts = [p for a in result.annotators for p in a.parts_ms]
+    totals = [sum(p) for p in parts]
+    slow = (
+        [p for p, t in zip(parts, totals, strict=True) if t >= ld.pct(totals, 0.95)]
+        if parts
+        else []
+    )
     acked = result.acked
     return {
         "n": n,
@@ -96,6 +103,12 @@ def browser_run(
         "refused": sum(len(a.refused) + a.unanswered for a in result.annotators),
         "load": load(),
         "accounts_s": accounts_s,
+        # press -> request sent, -> reply's first byte, -> acknowledged: medians, and the means
+        # over the slowest 5% of answers
+        "parts_median": [statistics.median(p[k] for p in parts) for k in range(3)]
+        if parts
+        else None,
+        "parts_slow": [statistics.mean(p[k] for p in slow) for k in range(3)] if slow else None,
     }
 
 
@@ -204,6 +217,14 @@ def main() -> None:
             f"{5000 / b['cpu_ms']:.0f} at one per 5 s, on one core. Outboxes per answer commit "
             f"(group commit): {b['outboxes_per_commit']:.2f}."
         )
+        if b["parts_median"]:
+            med, slow = b["parts_median"], b["parts_slow"]
+            print(
+                f"{n} annotators, where key->ack went (ms, from the route request's Resource "
+                f"Timing): press -> request sent / -> reply's first byte / -> acknowledged: "
+                f"median {med[0]:.0f} / {med[1]:.0f} / {med[2]:.0f}; the slowest 5% on average "
+                f"{slow[0]:.0f} / {slow[1]:.0f} / {slow[2]:.0f}."
+            )
 
 
 if __name__ == "__main__":

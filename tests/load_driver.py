@@ -59,7 +59,14 @@ WAIT_ACK = r"""([n, timeoutMs]) => new Promise((resolve) => {
     const h = page.history[n];
     if (!h || h.status === 'pending') return false;
     document.removeEventListener('label-ack', done);
-    resolve({ms: h.ackedAt - h.pressedAt, status: h.status, event: h.event,
+    // Where the time went, from the route request's Resource Timing entry (the first one sent
+    // after the press): before the request left, until the reply's first byte, after it.
+    const sent = performance.getEntriesByType('resource').find(
+      (e) => e.name.includes('/annotate/label/sync') && e.startTime >= h.pressedAt);
+    const parts = sent ? {toSend: sent.startTime - h.pressedAt,
+                          toReply: sent.responseStart - sent.startTime,
+                          afterReply: h.ackedAt - sent.responseStart} : null;
+    resolve({ms: h.ackedAt - h.pressedAt, status: h.status, event: h.event, parts,
              message: page.notice ? page.notice.text : null});
     return true;
   };
@@ -114,6 +121,8 @@ class Annotator:
     name: str
     acked: list[int] = field(default_factory=list)  # committed event ids the page confirmed
     latencies_ms: list[float] = field(default_factory=list)
+    # per acknowledged answer, ms: press -> request sent, -> reply's first byte, -> acknowledged
+    parts_ms: list[tuple[float, float, float]] = field(default_factory=list)
     refused: list[str] = field(default_factory=list)  # "Not saved" messages shown
     unanswered: int = 0  # presses with no answer before the timeout (e.g. the server was killed)
     first_total: int | None = None  # "total N" on the first screen after sign-in
@@ -376,6 +385,8 @@ async def _one(
                 await page.get_by_role("button", name="Sign in").click()
                 await page.get_by_test_id("label-progress").wait_for(timeout=60000)
                 who.first_total = int(await page.evaluate("window.__labelPage.progress.total"))
+                # room for every route request's timing entry beside the page load's
+                await page.evaluate("performance.setResourceTimingBufferSize(10000)")
             else:
                 await page.get_by_text("PAIR-0-").wait_for(timeout=60000)
         except BaseException:
@@ -435,6 +446,9 @@ async def _answer_loop(page, who: Annotator, submits, think_s, press_timeout_s, 
             if got is None:
                 break
             who.latencies_ms.append(float(got["ms"]))
+            if got.get("parts"):
+                part = got["parts"]
+                who.parts_ms.append((part["toSend"], part["toReply"], part["afterReply"]))
             if got["status"] == "refused":
                 who.refused.append(got["message"] or "refused")
             else:
