@@ -277,7 +277,7 @@ def test_outbox_survives_offline_duplicates_and_kill_9(served) -> None:
     with Store(db) as store:
         events = store.label_events("alice")
         by_number = _pairs_by_number(store)
-    # the first answer after each full page run also goes through the fragment, and resends coalesce
+    # the first answer after each full page run goes through the fragment, and resends coalesce
     assert routed.count(200) >= 1, f"answers went through the label route: {routed}"
     labels = events[events["kind"] == "label"]
     assert len(labels) == len(presses), "every press recorded, none twice"

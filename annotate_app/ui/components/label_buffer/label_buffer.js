@@ -72,10 +72,8 @@ class LabelPage {
     this.endpoint = null; // the label route, while it takes our syncs
     // Streamlit reruns the whole page after a reconnect (a restarted server then asks to sign in
     // again) only when its last run was a fragment run; so after each full run of the page, the
-    // next sync (the first answer) also goes through the fragment, beside the route, which
-    // acknowledges it as fast as any other (the server records a page id once, whichever way
-    // comes first). Not at once: a fragment rerun that races a click to another page leaves that
-    // page blank.
+    // next sync (the first answer) goes through the fragment. Not at once: a fragment rerun that
+    // races a click to another page leaves that page blank.
     this.viaFragment = false;
     this.newest = 0; // the highest seq answered so far
     this.root = null;
@@ -195,8 +193,8 @@ class LabelPage {
     const have = [...this.pairs.keys()];
     for (const item of this.outbox) item.sent = true;
     const payload = { seq: this.seq, outbox: this.outbox, have };
-    if (this.endpoint) this.post(payload);
-    if (!this.endpoint || this.viaFragment) this.trigger(payload);
+    if (this.endpoint && !this.viaFragment) this.post(payload);
+    else this.trigger(payload);
     this.viaFragment = false;
     this.renderStatus();
   }
