@@ -111,16 +111,24 @@ def judge_labels(
     *,
     rationale: str | None = None,
     latency_s: float = 0.5,
+    position_bias: float = 0.0,
 ) -> dict[str, int]:
     """A judge's verdicts (pair -> debiased P(A better)) stored as the judge job stores a chunk:
-    each reading position-consistent (P(A) with A first, P(B) with B first), its choice from p_a
-    (``choice_from_p_a``: +-2 from 0.9 / 0.1 on). Returns pair -> event id; a pair this judge has a
-    verdict on already keeps that one."""
+    each read in both orders (P(A) with A first, P(B) with B first), its choice from p_a
+    (``choice_from_p_a``: +-2 from 0.9 / 0.1 on). ``position_bias`` is added to P(first better) in
+    both orders: debiasing cancels it, so p_a stays as given, but a bias past the verdict's margin
+    from 0.5 makes both orders pick the first response, a position-inconsistent verdict. Returns
+    pair -> event id; a pair this judge has a verdict on already keeps that one."""
     verdicts = []
     for pair_id, p in p_a.items():
+        first_ab, first_ba = p + position_bias, 1.0 - p + position_bias
+        if not (0.0 <= first_ab <= 1.0 and 0.0 <= first_ba <= 1.0):
+            raise ValueError(f"position bias {position_bias} takes P(first) of p_a {p} off [0, 1]")
         reading = {"latency_s": latency_s / 2, "prompt_tokens": 100, "completion_tokens": 1}
-        ab = RawVerdict({"A": p, "B": 1.0 - p, "C": 0.0}, "logits", rationale, **reading)
-        ba = RawVerdict({"A": 1.0 - p, "B": p, "C": 0.0}, "logits", None, **reading)
+        ab = RawVerdict(
+            {"A": first_ab, "B": 1.0 - first_ab, "C": 0.0}, "logits", rationale, **reading
+        )
+        ba = RawVerdict({"A": first_ba, "B": 1.0 - first_ba, "C": 0.0}, "logits", None, **reading)
         verdicts.append(combine(pair_id, ab, ba))
     info = {"judge_id": judge_id, "model": JUDGE_MODEL, "template_sha": "seeded", "job_id": "seed"}
     store.add_judge_verdicts(verdict_frame(verdicts, info))

@@ -10,7 +10,7 @@ from annotate_app.accounts.auth import Account
 from annotate_app.store import Store
 from annotate_app.ui import common
 from tests.analytics_data import populate, register_version
-from tests.seed import human_answer, human_labels
+from tests.seed import human_answer, human_labels, judge_labels
 
 
 def _dashboard() -> None:
@@ -211,22 +211,8 @@ def _small_project(paths, tmp_path, same_length: bool = True, n: int = 4) -> lis
 
 
 def _add_verdicts(paths, pair_ids: list[str], p_a: float) -> None:
-    import json
-
     with Store(paths) as store:
-        store.add_judge_verdicts(
-            pd.DataFrame(
-                {
-                    "pair_id": pair_ids,
-                    "judge_id": "judge:small",
-                    "choice": 1 if p_a > 0.5 else -1,
-                    "p_a": p_a,
-                    "rationale": None,
-                    "latency_ms": 900,
-                    "metadata": json.dumps({"consistent": True}),
-                }
-            )
-        )
+        judge_labels(store, "judge:small", dict.fromkeys(pair_ids, p_a), latency_s=0.9)
 
 
 @pytest.fixture

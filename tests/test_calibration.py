@@ -22,24 +22,9 @@ from annotate_app.analytics.calibration import (
     reliability_curve,
 )
 from annotate_app.ingest import ImportOptions, import_file
-from annotate_app.judge.debias import choice_from_p_a
+from tests.seed import judge_labels
 
 JUDGE = "openai:test@http://x"
-
-
-def add_verdicts(store, p_by_pair: dict[str, float], consistent: bool = True) -> None:
-    frame = pd.DataFrame(
-        {
-            "pair_id": list(p_by_pair),
-            "judge_id": JUDGE,
-            "choice": [choice_from_p_a(p) for p in p_by_pair.values()],
-            "p_a": list(p_by_pair.values()),
-            "rationale": None,
-            "latency_ms": 5,
-            "metadata": json.dumps({"consistent": consistent}),
-        }
-    )
-    store.add_judge_verdicts(frame)
 
 
 @pytest.fixture
@@ -56,8 +41,8 @@ def test_metrics_on_stored_verdicts(gold):
     wrong = list(p)[:2]
     for pid in wrong:
         p[pid] = 1 - p[pid]
-    add_verdicts(store, p)
-    add_verdicts(store, {pid: 0.5 for pid in p})  # a second run adds nothing: idempotent
+    judge_labels(store, JUDGE, p)
+    judge_labels(store, JUDGE, {pid: 0.5 for pid in p})  # a second run adds nothing: idempotent
     m = judge_report(store)[JUDGE]
     y = (labels > 0).astype(int)
     judge_a = np.array([int(p[pid] > 0.5) for pid in labels.index])
@@ -97,7 +82,7 @@ def test_fits_are_monotone_and_versioned(gold):
         pid: float(np.clip((0.7 if c > 0 else 0.3) + rng.normal(0, 0.1), 0, 1))
         for pid, c in labels.items()
     }
-    add_verdicts(store, p)
+    judge_labels(store, JUDGE, p)
     assert refit_calibration(store, JUDGE, "isotonic") == 1
     assert refit_calibration(store, JUDGE, "platt") == 2
     _, _, cmap = latest_calibrations(store)[JUDGE]
@@ -154,14 +139,16 @@ def test_refresh_fits_once_enough_pairs_then_every_n(gold):
     store, labels = gold
     verdicts = _noisy_verdicts(labels)
     first = dict(list(verdicts.items())[:6])
-    add_verdicts(store, first)
+    judge_labels(store, JUDGE, first)
     config = CalibrationConfig(min_pairs=5, refit_every=3)
     assert refresh_calibrations(store, config) == {JUDGE: 1}
     assert refresh_calibrations(store, config) == {}  # nothing new: no new version
-    add_verdicts(store, dict(list(verdicts.items())[6:8]))  # 2 new decided pairs < refit_every
+    judge_labels(
+        store, JUDGE, dict(list(verdicts.items())[6:8])
+    )  # 2 new decided pairs < refit_every
     assert refresh_calibrations(store, config) == {}
     assert refresh_calibrations(store, config, any_new=True) == {JUDGE: 2}  # after a judge job
-    add_verdicts(store, dict(list(verdicts.items())[8:]))
+    judge_labels(store, JUDGE, dict(list(verdicts.items())[8:]))
     assert refresh_calibrations(store, config) == {}
     assert store.judge_calibrations(JUDGE)["n_pairs"].tolist() == [6, 8]
 
@@ -171,7 +158,7 @@ def test_routing_reads_the_stored_map(gold):
 
     store, labels = gold
     verdicts = _noisy_verdicts(labels, seed=1)
-    add_verdicts(store, verdicts)
+    judge_labels(store, JUDGE, verdicts)
     assert not JudgeCalibration.from_store(store).fitted  # nothing stored: own confidence
     version = refit_calibration(store, JUDGE, "platt")
     calibration = JudgeCalibration.from_store(store)
@@ -189,7 +176,7 @@ def test_a_routing_pass_fits_a_missing_version_and_records_what_it_read(gold, de
 
     store, labels = gold
     import_file(store, demo_dir / "responses.jsonl", ImportOptions())  # open pairs to route
-    add_verdicts(store, _noisy_verdicts(labels, seed=2))
+    judge_labels(store, JUDGE, _noisy_verdicts(labels, seed=2))
     assert store.judge_calibrations(JUDGE).empty
     plan = routing_plan.preview(store, routing_plan.RoutingConfig())
     assert plan.calibration_versions == {JUDGE: 1}
@@ -205,7 +192,9 @@ def test_the_app_service_refits_the_stored_map_as_human_labels_arrive(gold, proj
     from annotate_app.service import ServiceConfig, Services
 
     store, labels = gold
-    add_verdicts(store, _noisy_verdicts(labels))  # 10 judged gold pairs: enough for a first map
+    judge_labels(
+        store, JUDGE, _noisy_verdicts(labels)
+    )  # 10 judged gold pairs: enough for a first map
     assert store.judge_calibrations(JUDGE).empty
     store.close()
     services = Services(project_paths, ServiceConfig(calibration_check_s=0.2, checkpoint_s=0))

@@ -13,6 +13,7 @@ from annotate_app.routing.budget import BudgetConfig
 from annotate_app.routing.escalation import EscalationConfig, apply_escalations, escalations
 from annotate_app.routing.features import pair_features
 from annotate_app.routing.policies import PolicyConfig
+from tests.seed import judge_labels
 
 
 def _features(rows: list[dict]) -> pd.DataFrame:
@@ -117,21 +118,11 @@ def test_inconsistent_ai_label_moves_to_the_human_queue(store, tmp_path):
     )
     import_file(store, path)
     ids = store.pairs_frame()["pair_id"].tolist()
-    verdicts = pd.DataFrame(
-        {
-            "pair_id": ids,
-            "judge_id": "local:test-judge",
-            "choice": 1,
-            "p_a": [0.8, 0.8, 0.8, 0.52],
-            "rationale": None,
-            "latency_ms": 10,
-            "metadata": [
-                json.dumps({"p_ab": 0.8, "p_ba": 0.2, "consistent": c})
-                for c in (True, True, True, False)
-            ],
-        }
-    )
-    assert store.add_judge_verdicts(verdicts) == 4
+    judge_labels(store, "local:test-judge", dict.fromkeys(ids[:3], 0.8))
+    # both orders pick the response shown first: P(first) .8 with A first, .76 with B first
+    judge_labels(store, "local:test-judge", {ids[3]: 0.52}, position_bias=0.28)
+    verdicts = store.judge_verdicts("local:test-judge").set_index("pair_id")
+    assert verdicts.loc[ids, "consistent"].tolist() == [True, True, True, False]
     config = routing_plan.RoutingConfig(
         policy=PolicyConfig(name="all-ai"), budget=BudgetConfig(human_budget=0.5)
     )

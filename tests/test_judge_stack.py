@@ -21,6 +21,7 @@ from annotate_app.reward.judge_stack import (
     judge_evidence,
     sigmoid,
 )
+from tests.seed import judge_labels
 
 
 def _world(n: int, judge_right: float, seed: int):
@@ -186,21 +187,12 @@ def project(store, demo_dir, tmp_path):
     return store, winner_a
 
 
-def _verdicts(pair_ids, winner_a, judge="jj", right_share=0.9) -> pd.DataFrame:
+def _judge(store, pair_ids, winner_a, judge="jj", right_share=0.9) -> None:
+    """Verdicts of a judge right ``right_share`` of the time, P .9 sure of its side."""
     rng = np.random.default_rng(1)
     right = rng.random(len(pair_ids)) < right_share
-    p_a = [(0.9 if winner_a[p] == r else 0.1) for p, r in zip(pair_ids, right, strict=True)]
-    return pd.DataFrame(
-        {
-            "pair_id": pair_ids,
-            "judge_id": judge,
-            "choice": [1 if p > 0.5 else -1 for p in p_a],
-            "p_a": p_a,
-            "rationale": None,
-            "latency_ms": 0,
-            "metadata": [json.dumps({"consistent": True})] * len(pair_ids),
-        }
-    )
+    p_a = {p: (0.9 if winner_a[p] == r else 0.1) for p, r in zip(pair_ids, right, strict=True)}
+    judge_labels(store, judge, p_a)
 
 
 def test_train_job_fits_saves_measures_and_applies_the_stack(project) -> None:
@@ -226,7 +218,7 @@ def test_train_job_fits_saves_measures_and_applies_the_stack(project) -> None:
     # a single verdict, on a pair nobody labeled: no stack; that pair is scored by the head alone
     # (a project with no verdicts at all is every other train test's)
     lone = unlabeled[:1]
-    store.add_judge_verdicts(_verdicts(lone, winner_a))
+    _judge(store, lone, winner_a)
     runner.wait(start_training(store, runner, _train_config(), active, STACK))
     model = store.active_model()
     assert model["heldout_accuracy"] is not None
@@ -253,7 +245,7 @@ def test_train_job_fits_saves_measures_and_applies_the_stack(project) -> None:
 
     # a judge right 90% of the time on every labeled pair and on four pairs nobody labeled
     judged_only = unlabeled[:4]
-    store.add_judge_verdicts(_verdicts(labeled + judged_only[1:], winner_a))
+    _judge(store, labeled + judged_only[1:], winner_a)
     open_ids = set(store.open_pair_ids())
     runner.wait(start_training(store, runner, _train_config(), active, STACK))
     model = store.active_model()
@@ -341,7 +333,7 @@ def test_a_stack_beside_a_sampled_choice_cross_fits_on_the_saved_heads_scale(pro
 
     store, winner_a = project
     labeled = sorted(store.training_labels(["human"])["pair_id"])
-    store.add_judge_verdicts(_verdicts(labeled, winner_a))
+    _judge(store, labeled, winner_a)
     config = _train_config()
     # one variant is enough to have a scale, and keeps the test to six head fits
     sampled = replace(config.head_choice, max_labels=12, variants=("default",))
@@ -459,19 +451,7 @@ def test_a_judge_contradicting_a_confident_head_is_escalated_though_the_stack_ag
     )
     import_file(store, path)
     ids = store.pairs_frame()["pair_id"].tolist()
-    store.add_judge_verdicts(
-        pd.DataFrame(
-            {
-                "pair_id": ids,
-                "judge_id": "jj",
-                "choice": 1,
-                "p_a": 0.9,
-                "rationale": None,
-                "latency_ms": 0,
-                "metadata": json.dumps({"consistent": True}),
-            }
-        )
-    )
+    judge_labels(store, "jj", dict.fromkeys(ids, 0.9))
     pd.DataFrame(
         {
             "pair_id": ids,

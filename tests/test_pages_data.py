@@ -6,7 +6,6 @@ from __future__ import annotations
 import io
 import json
 
-import pandas as pd
 import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
@@ -15,7 +14,7 @@ from annotate_app.accounts.auth import Account
 from annotate_app.config import REPO_ROOT
 from annotate_app.store import Store
 from tests.analytics_data import register_version
-from tests.seed import human_answer, human_label, human_labels
+from tests.seed import human_answer, human_label, human_labels, judge_labels
 
 PAGE = str(REPO_ROOT / "annotate_app" / "ui" / "views" / "data.py")
 ROWS = [{"prompt": f"Q{i}?", "response_a": f"yes {i}", "response_b": f"no {i}"} for i in range(3)]
@@ -64,19 +63,7 @@ def test_export_defaults_to_people_and_waits_for_a_measured_judge(project):
     store = common.store()
     ids = store.pairs_frame()["pair_id"].tolist()
     human_label(store, ids[0], "alice", 1)
-    store.add_judge_verdicts(
-        pd.DataFrame(
-            {
-                "pair_id": ids,
-                "judge_id": "judge:x",
-                "choice": 1,
-                "p_a": 0.9,
-                "rationale": None,
-                "latency_ms": 1,
-                "metadata": None,
-            }
-        )
-    )
+    judge_labels(store, "judge:x", dict.fromkeys(ids, 0.8))
     at.run()
     assert at.toggle(key="data-export-ai").disabled, "judge:x was measured on 1 pair only"
     assert any("judge:x has not been measured" in c.value for c in at.caption)

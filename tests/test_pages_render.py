@@ -12,7 +12,6 @@ import json
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-import pandas as pd
 import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
@@ -27,7 +26,7 @@ from annotate_app.reward.encoder import EncoderConfig
 from annotate_app.reward.jobs import start_training
 from annotate_app.store import Store
 from annotate_app.ui.pages import PAGES
-from tests.seed import human_answer, human_label, human_labels
+from tests.seed import human_answer, human_label, human_labels, judge_labels
 
 UI_DIR = Path(__file__).resolve().parents[1] / "annotate_app" / "ui"
 JUDGE = "judge:smol"
@@ -53,19 +52,8 @@ def _pairs(folder: Path, n: int, same_length: bool = False) -> Path:
 
 
 def _verdicts(store: Store, pair_ids: list[str]) -> None:
-    store.add_judge_verdicts(
-        pd.DataFrame(
-            {
-                "pair_id": pair_ids,
-                "judge_id": JUDGE,
-                "choice": [1 if i % 3 else -1 for i in range(len(pair_ids))],
-                "p_a": [0.8 if i % 3 else 0.3 for i in range(len(pair_ids))],
-                "rationale": "clearer",
-                "latency_ms": 900,
-                "metadata": json.dumps({"p_ab": 0.7, "p_ba": 0.4}),
-            }
-        )
-    )
+    p_a = {pair_id: 0.8 if i % 3 else 0.3 for i, pair_id in enumerate(pair_ids)}
+    judge_labels(store, JUDGE, p_a, rationale="clearer", latency_s=0.9)
 
 
 def _empty(store: Store, folder: Path) -> None:

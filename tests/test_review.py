@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 
-import pandas as pd
 import pytest
 
 from annotate_app.export.battles import battle_records
@@ -13,7 +12,7 @@ from annotate_app.export.options import ExportOptions
 from annotate_app.export.preferences import preference_rows
 from annotate_app.ingest import import_file
 from annotate_app.store.review import ReviewFilter
-from tests.seed import human_answer, human_labels
+from tests.seed import human_answer, human_labels, judge_label
 
 
 @pytest.fixture
@@ -41,19 +40,8 @@ def reviewed(store, tmp_path):
             human_answer(p[1], "alice", 1),  # the judge disagrees
         ],
     )
-    store.add_judge_verdicts(
-        pd.DataFrame(
-            {
-                "pair_id": [p[1], p[2]],
-                "judge_id": "judge:x",
-                "choice": [-1, 1],
-                "p_a": [0.2, 0.9],
-                "rationale": ["B is safer", "A"],
-                "latency_ms": 10,
-                "metadata": None,
-            }
-        )
-    )
+    judge_label(store, p[1], "judge:x", 0.2, rationale="B is safer")
+    judge_label(store, p[2], "judge:x", 0.8, rationale="A")
     return store, p
 
 
@@ -72,7 +60,7 @@ def test_filters_find_pairs_by_text_model_source_state_and_dispute(reviewed):
         store.review_pairs(ReviewFilter(state="odd"))  # type: ignore[arg-type]
     history = store.pair_label_history(p[1])
     assert list(history["source"]) == ["human", "ai"]
-    assert history["rationale"].tolist()[1] == "B is safer"
+    assert history["rationale"].tolist()[1] == "[AB] B is safer"  # the A-first reading's
 
 
 def test_adjudication_settles_the_export_and_flags_hold_pairs_back(reviewed):

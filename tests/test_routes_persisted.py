@@ -14,7 +14,7 @@ from annotate_app.routing import plan as routing_plan
 from annotate_app.routing.budget import BudgetConfig
 from annotate_app.routing.policies import PolicyConfig
 from annotate_app.store import Store
-from tests.seed import human_answer, human_labels
+from tests.seed import human_answer, human_labels, judge_labels
 
 
 def _project(store: Store, tmp_path, n: int = 10) -> list[str]:
@@ -34,18 +34,8 @@ def _project(store: Store, tmp_path, n: int = 10) -> list[str]:
     )
     import_file(store, path)
     ids = store.pairs_frame()["pair_id"].tolist()
-    store.add_judge_verdicts(
-        pd.DataFrame(
-            {
-                "pair_id": ids,
-                "judge_id": "local:test-judge",
-                "choice": 1,
-                "p_a": [0.95 if i % 2 else 0.55 for i in range(n)],
-                "rationale": None,
-                "latency_ms": 5,
-                "metadata": [json.dumps({"consistent": True}) for _ in range(n)],
-            }
-        )
+    judge_labels(
+        store, "local:test-judge", {pid: 0.95 if i % 2 else 0.55 for i, pid in enumerate(ids)}
     )
     return ids
 
