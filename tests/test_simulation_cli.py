@@ -115,3 +115,24 @@ def test_simulate_routing_replays_recorded_verdicts(tmp_path, capsys, project):
     all_ai = next(r for r in result["results"] if r["policy"] == "all-ai")
     assert all_ai["label_accuracy"] == 0.75
     assert "one human label per pair" in capsys.readouterr().out
+
+
+def test_simulate_says_which_head_its_reward_model_is(tmp_path, project):
+    """Replays fit the head as the train job does unless --no-head-choice; the result says which."""
+    data, test = tmp_path / "pool.jsonl", tmp_path / "test.jsonl"
+    _labeled_file(data, 24)
+    _labeled_file(test, 12, offset=100)
+    notes = {}
+    for flags in ([], ["--no-head-choice"]):
+        out = tmp_path / f"sim{len(flags)}.json"
+        code = main(
+            [
+                "--db", str(project), "simulate", str(data), "--test", str(test),
+                "--routing", "all-human", "--human-budgets", "1", "--seeds", "1", "--rounds", "1",
+                "--json", str(out), *flags,
+            ]
+        )  # fmt: skip
+        assert code == 0
+        notes[bool(flags)] = json.loads(out.read_text())["reward_model"]
+    assert "chosen per fit as the train job" in notes[False]
+    assert "configured head, unscaled" in notes[True]

@@ -94,6 +94,7 @@ def _csv(value: str) -> list[str]:
 
 def simulate_routing(args: argparse.Namespace) -> int:
     """``annotate simulate DATA --routing POLICIES``: replay DATA through the routing policies."""
+    from annotate_app.reward.config import HeadChoiceConfig
     from annotate_app.simulation.routing import (
         RoutingSimConfig,
         budget_to_match_all_human,
@@ -120,6 +121,7 @@ def simulate_routing(args: argparse.Namespace) -> int:
         limit=args.limit,
         test_frac=args.test_fraction,
         rm=not args.no_rm,
+        head_choice=HeadChoiceConfig(enabled=not args.no_head_choice),
     )
     with open_store(args, must_exist=False) as store:
         result = simulate(store, args.data, args.test, config)

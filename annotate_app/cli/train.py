@@ -13,7 +13,7 @@ from annotate_app.active.select import DEFAULT_STRATEGY, ActiveConfig
 from annotate_app.cli.route import add_routing_simulation_options, simulate_routing
 from annotate_app.cli.support import CLIError, open_store
 from annotate_app.jobs import JobFailed, JobRunner
-from annotate_app.reward.config import TrainConfig
+from annotate_app.reward.config import HeadChoiceConfig, TrainConfig
 
 DEFAULT_SIM_STRATEGIES = "random,entropy,bald,balpm,auto"
 
@@ -131,6 +131,7 @@ def cmd_simulate(args: argparse.Namespace) -> int:
         bandit=BanditConfig(
             explore_ramp=args.auto_explore_ramp, eliminate=not args.auto_keep_worse
         ),
+        head_choice=HeadChoiceConfig(enabled=not args.no_head_choice),
     )
     with open_store(args, must_exist=False) as store:
         report = run_simulation(store, JobRunner(store), config, on_progress=_progress)
@@ -225,6 +226,12 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--auto-keep-worse",
         action="store_true",
         help="auto: keep exploring strategies proven worse than random (the app drops them)",
+    )
+    p.add_argument(
+        "--no-head-choice",
+        action="store_true",
+        help="both modes: fit the default head alone, unscaled, instead of choosing its variant "
+        "and logit scale by CV as the train job does (about 20 times fewer head fits)",
     )
     add_routing_simulation_options(p)
     p.add_argument("--json", metavar="OUT")

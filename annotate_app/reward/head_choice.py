@@ -12,9 +12,10 @@ strong weight decay makes a head timid (its p(A better) hugs 0.5), bootstrap mem
 on noise make it bold, and either would otherwise decide the comparison by calibration alone. The
 chosen variant's scale then ships with the model (``BTEnsemble.fold_logit_scale``), so the app's
 scores, the held-out metrics, routing's confidence and the exported model all read calibrated
-probabilities. The scale is fitted on the members as the saved model combines them (the mean of
-each member's sigmoid), on out-of-fold probabilities only, so it is exactly the one that
-calibrates the saved ensemble on those pairs.
+probabilities. ``pipeline.fit_chosen_head`` does the choice, the fit and the scale in one call, for
+the train job and the replays (``annotate simulate``) alike. The scale is fitted on the members as
+the saved model combines them (the mean of each member's sigmoid), on out-of-fold probabilities
+only, so it is exactly the one that calibrates the saved ensemble on those pairs.
 
 The chosen variant's cross-fitted probabilities come back with the choice, scaled: every training
 pair scored by a head that did not see it, on the saved model's scale, which is what the judge

@@ -268,7 +268,7 @@ def work_train(ctx: JobContext) -> dict[str, Any]:
     import torch
 
     from annotate_app.reward.metrics import evaluate
-    from annotate_app.reward.pipeline import fit_head, heldout_mask, label_targets
+    from annotate_app.reward.pipeline import fit_chosen_head, heldout_mask, label_targets
 
     torch.set_num_threads(max(1, min(os.cpu_count() or 1, 8)))
     config = train_config(ctx.params["config"])
@@ -293,20 +293,18 @@ def work_train(ctx: JobContext) -> dict[str, Any]:
     # a failure leaves no half-written folder; the active version stays as it was
     try:
         if config.mode == "head":
-            choice = _choose_head(
-                ctx, config, fa, fb, lab_rows[train], target[train], strength[train]
-            )
-            # the version's config names the head it uses; the choice's figures go to its metrics
-            config = replace(config, head=choice.head)
-            model = fit_head(
+            _announce_head_choice(ctx, config.head_choice, int(train.sum()))
+            # the chosen variant, its out-of-fold logit scale in the weights
+            model, choice = fit_chosen_head(
                 fa[lab_rows[train]],
                 fb[lab_rows[train]],
                 target[train],
                 strength[train],
                 config.head,
+                config.head_choice,
             )
-            # its logit scale, fitted on out-of-fold probabilities, ships in the weights
-            model.fold_logit_scale(choice.logit_scale)
+            # the version's config names the head it uses; the choice's figures go to its metrics
+            config = replace(config, head=choice.head)
             model.save(staging)
 
             def member_probs(rows: np.ndarray) -> np.ndarray:
@@ -462,33 +460,14 @@ def _optional_input(ctx: JobContext, name: str) -> pd.DataFrame | None:
     return ctx.input(name) if (ctx.input_path(name).with_suffix(".parquet")).exists() else None
 
 
-def _choose_head(ctx, config, fa, fb, train_rows, target, strength):
-    """The head variant this project's training labels favour (``reward.head_choice``)."""
-    from annotate_app.reward.head_choice import choose_head
-
-    fit_predict = _fold_fitter(fa, fb, train_rows, target, strength)
-    choice_config = config.head_choice
-    if choice_config.enabled and len(train_rows) >= choice_config.min_labels:
+def _announce_head_choice(ctx, choice_config, n_train: int) -> None:
+    """Say so when the head choice's folds will run: they are most of a head job's time."""
+    if choice_config.enabled and n_train >= choice_config.min_labels:
         ctx.progress(
             0.63,
             f"choosing the head: {len(choice_config.variants)} variants, "
             f"{choice_config.folds}-fold CV",
         )
-    return choose_head(fit_predict, target, config.head, choice_config)
-
-
-def _fold_fitter(fa, fb, train_rows, target, strength):
-    """(head, fit rows, score rows) -> each member's p(A better) [K, n] on the score rows of a head
-    fitted on the fit rows; rows index ``train_rows``. The head choice and the judge stack
-    cross-fit with it."""
-    from annotate_app.reward.pipeline import fit_head
-
-    def fit_predict(head, fit: np.ndarray, score: np.ndarray) -> np.ndarray:
-        rows_fit, rows_score = train_rows[fit], train_rows[score]
-        model = fit_head(fa[rows_fit], fb[rows_fit], target[fit], strength[fit], head)
-        return model.member_probs(fa[rows_score], fb[rows_score])
-
-    return fit_predict
 
 
 def _fit_judge_stack(ctx, config, pairs, fa, fb, train_rows, target, strength, choice=None):
@@ -503,6 +482,7 @@ def _fit_judge_stack(ctx, config, pairs, fa, fb, train_rows, target, strength, c
         fit_judge_stack,
         judge_evidence,
     )
+    from annotate_app.reward.pipeline import fold_fitter
 
     stack_config = JudgeStackConfig(**ctx.params.get("judge_stack", {}))
     verdicts = _optional_input(ctx, "verdicts")
@@ -516,7 +496,7 @@ def _fit_judge_stack(ctx, config, pairs, fa, fb, train_rows, target, strength, c
     if evidence.has_verdict[train_rows].sum() < stack_config.min_pairs:
         return None, None
 
-    fit_predict = _fold_fitter(fa, fb, train_rows, target, strength)
+    fit_predict = fold_fitter(fa[train_rows], fb[train_rows], target, strength)
     crossfit = None if choice is None else choice.crossfit
     if crossfit is None:
         ctx.progress(0.7, f"cross-fitting the head for the judge stack ({', '.join(judges)})")

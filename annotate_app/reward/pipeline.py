@@ -10,8 +10,9 @@ import numpy as np
 import pandas as pd
 
 from annotate_app import ids
-from annotate_app.reward.config import FeatureConfig, HeadConfig
+from annotate_app.reward.config import FeatureConfig, HeadChoiceConfig, HeadConfig
 from annotate_app.reward.head import BTEnsemble
+from annotate_app.reward.head_choice import FitPredict, HeadChoice, choose_head
 
 
 def label_targets(labels: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
@@ -55,3 +56,36 @@ def fit_head(
     config: HeadConfig,
 ) -> BTEnsemble:
     return BTEnsemble(config, feats_a.shape[1]).fit(feats_a, feats_b, target, strength)
+
+
+def fold_fitter(
+    feats_a: np.ndarray, feats_b: np.ndarray, target: np.ndarray, strength: np.ndarray
+) -> FitPredict:
+    """(head, fit rows, score rows) -> each member's p(A better) [K, len(score rows)] on the score
+    rows of a head fitted on the fit rows; rows index these arrays. The head choice and the judge
+    stack cross-fit with it."""
+
+    def fit_predict(head: HeadConfig, fit: np.ndarray, score: np.ndarray) -> np.ndarray:
+        model = fit_head(feats_a[fit], feats_b[fit], target[fit], strength[fit], head)
+        return model.member_probs(feats_a[score], feats_b[score])
+
+    return fit_predict
+
+
+def fit_chosen_head(
+    feats_a: np.ndarray,
+    feats_b: np.ndarray,
+    target: np.ndarray,
+    strength: np.ndarray,
+    base: HeadConfig,
+    choice_config: HeadChoiceConfig,
+) -> tuple[BTEnsemble, HeadChoice]:
+    """The head a model version ships: the variant of ``base`` these training labels favour
+    (``head_choice.choose_head``, K-fold CV), fitted on all of them, with that variant's
+    out-of-fold logit scale folded into its weights. The train job and the replays both fit their
+    heads here, so a replay scores and acquires with the head the app would have."""
+    choice = choose_head(
+        fold_fitter(feats_a, feats_b, target, strength), target, base, choice_config
+    )
+    model = fit_head(feats_a, feats_b, target, strength, choice.head)
+    return model.fold_logit_scale(choice.logit_scale), choice

@@ -3,6 +3,7 @@
 ``annotate simulate`` has two modes: acquisition strategies (``strategies.py``, a worker job) and
 routing policies (``routing.py``). Both read labeled pairs through ``data.py`` (the importer and the
 label rule's outcomes), vectors through the project's embedding cache (``embedding.py`` in this
-process, the job's snapshot in the worker), and train the production BT head; judges are live
+process, the job's snapshot in the worker), and fit the production BT head as the train job does
+(``reward.pipeline.fit_chosen_head``: variant and logit scale chosen on the labels); judges are live
 specs, ``simulated:ACC`` (``synthetic_judge.py``) or ``recorded:FILE`` (``ingest/verdicts.py``).
 """

@@ -2,8 +2,9 @@
 
 For each policy, human budget and seed, the pool is routed online in ``rounds`` paced rounds, as the
 app does it: before each round the judge calibration, the reward model (the production BT ensemble
-head on the project's cached MiniLM vectors) and, where the policy reads it, the learned router are
-refit on the human labels so far; the policy then spends that round's share of the budget; the chosen
+head on the project's cached MiniLM vectors, fitted as the train job fits it: its variant and logit
+scale chosen on the same labels) and, where the policy reads it, the learned router are refit on
+the human labels so far; the policy then spends that round's share of the budget; the chosen
 pairs' human labels are revealed. Pairs no human labeled end with the judge's label (a held pair
 too: the budget is spent, the judge's label is what there is). Escalation is left out, so the rows
 compare the policies themselves.
@@ -32,7 +33,7 @@ import pandas as pd
 
 from annotate_app import ids
 from annotate_app.active.acquisition import bald
-from annotate_app.reward.config import HeadConfig
+from annotate_app.reward.config import HeadChoiceConfig, HeadConfig
 from annotate_app.reward.encoder import EncoderConfig
 from annotate_app.routing.budget import BudgetConfig, total_budget
 from annotate_app.routing.calibration import JudgeCalibration
@@ -66,6 +67,8 @@ class RoutingSimConfig:
     router: LearnedRouterConfig = field(default_factory=lambda: LearnedRouterConfig(refit_every=25))
     encoder: EncoderConfig = field(default_factory=EncoderConfig)
     head: HeadConfig = field(default_factory=HeadConfig)
+    # the head variant and its logit scale, chosen per fit as the train job chooses them
+    head_choice: HeadChoiceConfig = field(default_factory=HeadChoiceConfig)
 
     def __post_init__(self) -> None:
         unknown = [p for p in self.policies if p not in SIM_POLICIES]
@@ -264,10 +267,22 @@ def build_pool(
     return name, pool
 
 
-def _fit_head(pool: Pool, rows: np.ndarray, labels: np.ndarray, config: HeadConfig):
-    from annotate_app.reward.pipeline import fit_head
+def _fit_head(
+    pool: Pool, rows: np.ndarray, labels: np.ndarray, config: RoutingSimConfig, seed: int
+):
+    """The head the train job would ship on these labels: its variant and logit scale chosen on
+    them (``reward.pipeline.fit_chosen_head``)."""
+    from annotate_app.reward.pipeline import fit_chosen_head
 
-    return fit_head(pool.emb_a[rows], pool.emb_b[rows], labels, np.ones(len(rows)), config)
+    model, _ = fit_chosen_head(
+        pool.emb_a[rows],
+        pool.emb_b[rows],
+        labels,
+        np.ones(len(rows)),
+        replace(config.head, seed=seed),
+        config.head_choice,
+    )
+    return model
 
 
 def _reward_features(
@@ -278,7 +293,7 @@ def _reward_features(
     rows = np.flatnonzero(labeled)
     if len(rows) < 10 or len(np.unique(paid[rows])) < 2:
         return feats
-    model = _fit_head(pool, rows, paid[rows], replace(config.head, seed=seed))
+    model = _fit_head(pool, rows, paid[rows], config, seed)
     probs = model.member_probs(pool.emb_a, pool.emb_b)
     mean = probs.mean(0)
     feats["rm_p_a"] = mean
@@ -402,7 +417,7 @@ def _rm_accuracy(
     test = pool.test_y != -1
     if not config.rm or not len(rows) or not test.any() or len(np.unique(labels[rows])) < 2:
         return float("nan")
-    model = _fit_head(pool, rows, labels[rows], replace(config.head, seed=seed))
+    model = _fit_head(pool, rows, labels[rows], config, seed)
     p = model.member_probs(pool.test_a[test], pool.test_b[test]).mean(0)
     return float(((p > 0.5) == (pool.test_y[test] == 1)).mean())
 
@@ -436,12 +451,21 @@ def simulate_pool(
         "pool_pairs": len(pool.judge_label),
         "annotators": pool.annotators,
         "reference": note if pool.annotators == 1 else _multi_note(pool),
-        "reward_model": "production BT ensemble head on cached MiniLM vectors"
-        if config.rm
-        else "not trained (rm off)",
+        "reward_model": _reward_model_note(config),
         "rounds": config.rounds,
         "results": rows,
     }
+
+
+def _reward_model_note(config: RoutingSimConfig) -> str:
+    if not config.rm:
+        return "not trained (rm off)"
+    if not config.head_choice.enabled:
+        return "production BT ensemble head on cached MiniLM vectors, configured head, unscaled"
+    return (
+        "production BT ensemble head on cached MiniLM vectors, variant and logit scale chosen "
+        "per fit as the train job chooses them"
+    )
 
 
 def _multi_note(pool: Pool) -> str:

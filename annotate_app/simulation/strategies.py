@@ -20,7 +20,7 @@ import pandas as pd
 
 from annotate_app.active.bandit import AUTO, BanditConfig
 from annotate_app.jobs import JobContext, JobRunner
-from annotate_app.reward.config import FeatureConfig, HeadConfig
+from annotate_app.reward.config import FeatureConfig, HeadChoiceConfig, HeadConfig
 from annotate_app.reward.encoder import EncoderConfig, text_key
 from annotate_app.simulation.data import labeled_pairs, side_texts
 
@@ -50,6 +50,8 @@ class SimulationConfig:
     folds: int = 0  # without --test: nested folds, seed i scored on fold i mod folds
     encoder: EncoderConfig = field(default_factory=EncoderConfig)
     head: HeadConfig = field(default_factory=HeadConfig)
+    # the head variant and its logit scale, chosen per fit as the train job chooses them
+    head_choice: HeadChoiceConfig = field(default_factory=HeadChoiceConfig)
     features: FeatureConfig = field(default_factory=FeatureConfig)
     bandit: BanditConfig = field(default_factory=BanditConfig)  # `auto`'s rule
 
@@ -60,6 +62,20 @@ class SimulationConfig:
             return strategy
         b = self.bandit
         return f"{AUTO} (explore {b.explore}, ramp {b.explore_ramp}, elimination {b.eliminate})"
+
+
+def simulation_config(raw: dict[str, Any]) -> SimulationConfig:
+    """The inverse of ``asdict(SimulationConfig)`` read back from JSON, for job parameters."""
+    return SimulationConfig(
+        **{
+            **raw,
+            "encoder": EncoderConfig(**raw["encoder"]),
+            "head": HeadConfig(**raw["head"]),
+            "head_choice": HeadChoiceConfig(**raw["head_choice"]),
+            "features": FeatureConfig(**raw["features"]),
+            "bandit": BanditConfig(**{**raw["bandit"], "arms": tuple(raw["bandit"]["arms"])}),
+        }
+    )
 
 
 JUDGE_PREFIX = "judge_"  # a file's recorded verdicts: judge_NAME = P(chosen wins), 1, 0 or 0.5
@@ -159,16 +175,7 @@ def work_simulate(ctx: JobContext) -> dict[str, Any]:
     from annotate_app.reward.pipeline import context_features, response_features
 
     torch.set_num_threads(2)
-    raw = dict(ctx.params["config"])
-    config = SimulationConfig(
-        **{
-            **raw,
-            "encoder": EncoderConfig(**raw["encoder"]),
-            "head": HeadConfig(**raw["head"]),
-            "features": FeatureConfig(**raw["features"]),
-            "bandit": BanditConfig(**{**raw["bandit"], "arms": tuple(raw["bandit"]["arms"])}),
-        }
-    )
+    config = simulation_config(ctx.params["config"])
     pairs = ctx.input("pairs")
     cache = ctx.input("cache")
     cached = cached_vectors(cache)
@@ -274,7 +281,7 @@ class Replay:
         from annotate_app.active.bandit import AutoBandit, auto_batch, gain
         from annotate_app.active.select import select_batch
         from annotate_app.reward.metrics import evaluate
-        from annotate_app.reward.pipeline import fit_head
+        from annotate_app.reward.pipeline import fit_chosen_head
 
         labeled = list(start)
         out = []
@@ -287,7 +294,9 @@ class Replay:
             rows = np.asarray(labeled)
             head = replace(config.head, seed=seed * 1000 + round_no)
             strength = np.ones(len(rows))
-            model = fit_head(self.fa[rows], self.fb[rows], self.target[rows], strength, head)
+            model, choice = fit_chosen_head(
+                self.fa[rows], self.fb[rows], self.target[rows], strength, head, config.head_choice
+            )
             if len(rows) in budgets:
                 p = model.member_probs(self.fa[test], self.fb[test]).mean(0)
                 m = evaluate(p, self.target[test])
@@ -299,6 +308,9 @@ class Replay:
                         "accuracy": m["accuracy"],
                         "log_loss": m["log_loss"],
                         "ece": m["ece"],
+                        # the head the train job would have shipped on these labels
+                        "head_variant": choice.variant,
+                        "logit_scale": choice.logit_scale,
                     }
                 )
             later = [b for b in budgets if b > len(rows)]
