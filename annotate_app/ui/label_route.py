@@ -9,8 +9,11 @@ server never grants), the custom ``X-Annotate-Label`` header is required, and ``
 ``Sec-Fetch-Site`` must say same-origin (``Origin``: the same host name) when the browser sends
 them.
 
-401 (not signed in), 403 (refused) and 404 (no such route, e.g. under ``streamlit run``) tell the
-page to send through the Streamlit trigger instead, which signs in as the page does.
+A 401 says whether the browser sent a session cookie. A cookie the server does not take (it
+restarted, or the session ended) makes the page reload, and the reload's page run asks the annotator
+to sign in again. No cookie (not yet set, or refused by the browser), 403 (refused) and 404 (no
+such route, e.g. under ``streamlit run``) tell the page to send through the Streamlit trigger
+instead, which signs in as the page does.
 """
 
 from __future__ import annotations
@@ -111,7 +114,11 @@ async def sync(request: Request) -> Response:
     token = request.cookies.get(session_cookie.COOKIE)
     reply = await run_in_threadpool(_answer, services, token, sent)
     if reply is None:
-        return _refusal(401, "not signed in")
+        return JSONResponse(
+            {"error": "not signed in", "cookie": token is not None},
+            status_code=401,
+            headers={"Cache-Control": "no-store"},
+        )
     if TIMING_LOG:
         _log_time(started, services)
     return JSONResponse(reply, headers={"Cache-Control": "no-store"})

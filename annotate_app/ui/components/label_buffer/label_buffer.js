@@ -9,12 +9,15 @@
 //
 // Protocol with the server (label_exchange.py): the page sends {seq, outbox, have}; the server
 // records what is new and answers {seq, acks, pairs, progress}. The page POSTs it to the label route
-// (`sync_url` in its data) and reads the JSON reply, so no Streamlit rerun is involved; when the
-// route refuses (401, 403, 404: not signed in there, or no route) it triggers "sync" on the
-// component instead and the fragment sends the same reply as data. One sync is in flight at a time;
-// it ends when its reply arrives, or after a wait that doubles from RESEND_MS up to RESEND_MAX_MS
-// while none comes (a busy server must not be buried in resends), and then the whole outbox is sent
-// again. Streamlit may coalesce reruns; as every sync carries the whole outbox, nothing is dropped.
+// (`sync_url` in its data) and reads the JSON reply, so no Streamlit rerun is involved. A 401 for
+// the session cookie the page sent means the server does not know that session (it restarted, or
+// the session ended): the page reloads, which asks the annotator to sign in again, and the outbox
+// survives in sessionStorage. When the route refuses otherwise (no cookie, 403, 404, or a 401 again
+// within a minute of such a reload) the page triggers "sync" on the component instead and the
+// fragment sends the same reply as data. One sync is in flight at a time; it ends when its reply
+// arrives, or after a wait that doubles from RESEND_MS up to RESEND_MAX_MS while none comes (a busy
+// server must not be buried in resends), and then the whole outbox is sent again. Streamlit may
+// coalesce reruns; as every sync carries the whole outbox, nothing is dropped.
 
 const KEYS = {
   "1": { label: "A much better", choice: 2 },
@@ -35,7 +38,9 @@ const OFFLINE_MS = 4000;
 const HISTORY = 50; // answered pairs whose text stays in memory, for undo
 const HISTORY_LIMIT = 2000; // answers remembered (their ids and acknowledgements)
 const KEEPALIVE_BYTES = 60000; // browsers refuse keepalive bodies over 64 KiB
-const FALL_BACK = new Set([401, 403, 404]); // the route will not take it: use the Streamlit trigger
+const FALL_BACK = new Set([403, 404]); // the route will not take it: use the Streamlit trigger
+const RELOAD_GAP_MS = 60000; // at most one reload a minute for an unknown session
+const RELOADED_KEY = "annotate-reloaded-at";
 
 const pages = new Map();
 
@@ -70,11 +75,7 @@ class LabelPage {
     this.flagOpen = false;
     this.send = null; // the component's trigger
     this.endpoint = null; // the label route, while it takes our syncs
-    // Streamlit reruns the whole page after a reconnect (a restarted server then asks to sign in
-    // again) only when its last run was a fragment run; so after each full run of the page, the
-    // next sync (the first answer) goes through the fragment. Not at once: a fragment rerun that
-    // races a click to another page leaves that page blank.
-    this.viaFragment = false;
+    this.reloading = false; // reloading for a new sign-in: leaving needs no warning
     this.newest = 0; // the highest seq answered so far
     this.root = null;
     this.restore();
@@ -193,9 +194,8 @@ class LabelPage {
     const have = [...this.pairs.keys()];
     for (const item of this.outbox) item.sent = true;
     const payload = { seq: this.seq, outbox: this.outbox, have };
-    if (this.endpoint && !this.viaFragment) this.post(payload);
+    if (this.endpoint) this.post(payload);
     else this.trigger(payload);
-    this.viaFragment = false;
     this.renderStatus();
   }
 
@@ -218,19 +218,46 @@ class LabelPage {
     })
       .then((reply) => {
         if (reply.ok) return reply.json().then((data) => this.receive(data));
-        if (FALL_BACK.has(reply.status)) {
-          this.endpoint = null; // until the page's next data names the route again
-          this.trigger(payload);
+        if (reply.status === 401) {
+          return reply
+            .json()
+            .catch(() => ({}))
+            .then((why) => {
+              if (!(why.cookie && this.reloadForSignIn())) this.fallBack(payload);
+            });
         }
+        if (FALL_BACK.has(reply.status)) this.fallBack(payload);
         // anything else (a server error): the timer resends, with backoff
         return null;
       })
       .catch(() => {
-        // Offline or the server is down: the timer resends, with backoff. The trigger waits in
-        // Streamlit's connection meanwhile; after a server restart it reruns the whole page,
-        // which asks the annotator to sign in again.
-        this.trigger(payload);
+        // Offline or the server is down: the timer resends, with backoff. A restarted server
+        // then answers 401, and the page reloads to sign in again.
       });
+  }
+
+  fallBack(payload) {
+    this.endpoint = null; // until the page's next data names the route again
+    this.trigger(payload);
+  }
+
+  // A reload runs the whole page, which signs the annotator in again (by the session cookie, or
+  // by the sign-in form when the server no longer knows it). False when this tab reloaded for
+  // that less than a minute ago: then the fragment takes the sync, so a refusal cannot loop.
+  reloadForSignIn() {
+    if (this.reloading) return true;
+    let last = 0;
+    try {
+      last = Number(sessionStorage.getItem(RELOADED_KEY) || 0);
+      if (Date.now() - last < RELOAD_GAP_MS) return false;
+      sessionStorage.setItem(RELOADED_KEY, String(Date.now()));
+    } catch (e) {
+      return false; // no storage: the outbox would not survive a reload
+    }
+    this.persist();
+    this.reloading = true;
+    window.location.reload();
+    return true;
   }
 
   tick() {
@@ -646,7 +673,7 @@ function pageFor(storeKey) {
     pages.set(storeKey, page);
     window.addEventListener("keydown", (e) => page.onKey(e), { capture: true });
     window.addEventListener("beforeunload", (e) => {
-      if (page.outbox.length && page.root && page.root.isConnected) {
+      if (page.outbox.length && page.root && page.root.isConnected && !page.reloading) {
         e.preventDefault();
         e.returnValue = "";
       }
@@ -661,7 +688,6 @@ export default function labelBuffer(component) {
   const page = pageFor(`annotate-outbox:${data.store_key}`);
   page.send = setTriggerValue;
   page.endpoint = data.sync_url || null;
-  if (data.seq === null || data.seq === undefined) page.viaFragment = true; // a full page run
   let root = parentElement.querySelector(".lb");
   if (!root) {
     root = el("div", { class: "lb" });
