@@ -59,6 +59,21 @@ def _pool(
     return pool, truth
 
 
+def test_a_paid_human_without_a_vote_where_the_others_split_says_tie():
+    pool, _ = _pool(n=60)
+    paid_col = int(np.random.default_rng(0).integers(3))  # the column humans(0) pays
+    others = [k for k in range(3) if k != paid_col]
+    pool.votes[:10, paid_col] = np.nan
+    pool.votes[:5, others[0]], pool.votes[:5, others[1]] = 1.0, 0.0  # they split
+    pool.votes[5:10, others[0]] = pool.votes[5:10, others[1]] = 1.0  # they agree on A
+    paid, reference, _ = pool.humans(0)
+    assert not np.isnan(paid).any()
+    assert (paid[:5] == 0.5).all() and np.isnan(reference[:5]).all()
+    assert (paid[5:10] == 1.0).all()
+    row = run_one(pool, "all-human", 1.0, 0, RoutingSimConfig(seeds=1, rm=False))
+    assert row["scored_pairs"] == int((~np.isnan(reference)).sum()) <= 55, "split pairs unscored"
+
+
 def test_one_annotator_is_paid_and_the_others_are_the_reference():
     pool, _ = _pool()
     config = RoutingSimConfig(seeds=1, rm=False)

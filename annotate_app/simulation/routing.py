@@ -115,7 +115,9 @@ class Pool:
         # the label rule's outcome (sign of the mean vote) of the others; a tie is no reference
         mean = np.nanmean(others, axis=1)
         reference = np.where(mean > 0.5, 1.0, np.where(mean < 0.5, 0.0, np.nan))
-        paid = np.where(np.isnan(paid), reference, paid)
+        # where the paid human gave no vote they say what the others' majority says, and nothing
+        # (a tie) where the others split: never NaN, which would poison every fit on it
+        paid = np.where(np.isnan(paid), np.where(np.isnan(reference), 0.5, reference), paid)
         note = (
             f"annotator {paid_col + 1} of {self.annotators} (drawn by seed) is the paid human; "
             f"accuracy is against the majority of the other {self.annotators - 1} "
