@@ -15,8 +15,10 @@ All in one run, in Debian's chromium driven by Playwright, against `annotate ser
    `data-pair-id` on the label page). Every press must give exactly one label event (DuckDB is read
    after the server stops).
 3. Durability: --burst fast presses (no waiting for acknowledgements), the server killed with
-   SIGKILL halfway and restarted on the same port; the page resends its outbox. After the server
-   stops: label events == presses == acknowledged answers, and no pair twice.
+   SIGKILL halfway and restarted on the same port; the page resends its outbox, and as the new
+   server does not know its session, reloads and signs in again. After the server stops: label
+   events == answers the page stored in its outbox == acknowledged answers, and no pair twice (a
+   press that lands while the page reloads is no answer, so presses may exceed answers).
 
 CPU is the server process's user+system time (/proc) over the presses, with and without its idle
 use over the same wall time (the app's service thread polls jobs and writes leases). The floor runs
@@ -36,6 +38,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import sync_playwright
 
 from annotate_app.store import Store
@@ -248,32 +251,65 @@ def _commit_cpu_s(probe: Path) -> float:
     return float(lines[-1][3]) if lines else 0.0
 
 
+# Seen from outside the page, across its reloads: every answer it stores in its outbox
+# (sessionStorage, written before the next pair is painted) and every acknowledgement it takes.
+WATCH_ANSWERS = """
+(() => {
+  const setItem = Storage.prototype.setItem;
+  Storage.prototype.setItem = function (key, value) {
+    if (key.startsWith('annotate-outbox:')) {
+      for (const item of JSON.parse(value)) if (item.kind === 'label') window.recordMade(item.cid);
+    }
+    return setItem.call(this, key, value);
+  };
+  document.addEventListener('label-ack', (e) => {
+    if (e.detail.status === 'saved') window.recordAck(e.detail.cid, e.detail.event);
+  });
+})();
+"""
+
+
+def page_state(page, read: str):
+    """``read`` evaluated on the label page, or None while the page is between a reload (a
+    restarted server asks to sign in again) and its next pair."""
+    try:
+        return page.evaluate(f"() => window.__labelPage ? {read} : null")
+    except PlaywrightError:  # the execution context went with the page
+        return None
+
+
 def wait_for_pair(page, name: str, timeout_s: float = 60) -> None:
     deadline = time.monotonic() + timeout_s
-    while page.evaluate("window.__labelPage.current") is None:
+    while page_state(page, "window.__labelPage.current") is None:
         if time.monotonic() > deadline:
             raise TimeoutError("no pair on the label page")
-        if page.get_by_label("Name").count():  # a restarted server has no session
-            sign_in(page, name)
+        try:
+            if page.get_by_label("Name").count():  # a restarted server has no session
+                sign_in(page, name)
+        except PlaywrightError:  # the page moved on under us: look again
+            pass
         page.wait_for_timeout(100)
 
 
 def burst_run(db: Path, work: Path, presses: int, gap_ms: int) -> dict:
-    """Fast presses with a kill -9 and a restart halfway; the page's outbox carries the answers."""
+    """Fast presses with a kill -9 and a restart halfway; the page's outbox carries the answers.
+    The restarted server does not know the page's session, so the page reloads and signs in again
+    (a press that lands while it does is no answer: the answers are what the page stored)."""
     proc, url = ld.start_server(db, work)
     port = int(url.rsplit(":", 1)[1])
     restarted_after_s = 0.0
     try:
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path=str(CHROMIUM), args=LAUNCH_ARGS)
-            page = browser.new_page(viewport={"width": 1400, "height": 1000})
+            context = browser.new_context(viewport={"width": 1400, "height": 1000})
+            made: set[str] = set()
+            acks: dict[str, int] = {}
+            context.expose_function("recordMade", lambda cid: made.add(cid))
+            context.expose_function("recordAck", lambda cid, event: acks.__setitem__(cid, event))
+            context.add_init_script(WATCH_ANSWERS)
+            page = context.new_page()
             page.goto(url)
             sign_in(page, "burst")
-            page.evaluate(
-                "() => { window.__acks = new Map(); document.addEventListener('label-ack', (e) =>"
-                " { if (e.detail.status === 'saved') window.__acks.set(e.detail.cid,"
-                " e.detail.event); }); }"
-            )
             pressed = starved = 0
             for i in range(presses):
                 if i == presses // 2:
@@ -281,7 +317,7 @@ def burst_run(db: Path, work: Path, presses: int, gap_ms: int) -> dict:
                     t0 = time.monotonic()
                     proc, _ = ld.start_server(db, work, port=port)
                     restarted_after_s = time.monotonic() - t0
-                if page.evaluate("window.__labelPage.current") is None:
+                if page_state(page, "window.__labelPage.current") is None:
                     # Faster than any person: the buffer ran dry before the server topped it up
                     # (or the restarted server asks to sign in again).
                     starved += 1
@@ -290,12 +326,11 @@ def burst_run(db: Path, work: Path, presses: int, gap_ms: int) -> dict:
                 pressed += 1
                 page.wait_for_timeout(gap_ms)
             deadline = time.monotonic() + 120
-            while time.monotonic() < deadline and page.evaluate("window.__labelPage.outbox.length"):
-                if page.get_by_label("Name").count():  # the restarted server has no session
-                    sign_in(page, "burst")
+            while time.monotonic() < deadline and set(made) - set(acks):
+                wait_for_pair(page, "burst")
                 page.wait_for_timeout(300)
-            acked = page.evaluate("[...window.__acks.values()]")
-            pending = page.evaluate("window.__labelPage.outbox.length")
+            pending = len(set(made) - set(acks))
+            acked = list(acks.values())
             browser.close()
     finally:
         ld.stop(proc)
@@ -304,6 +339,7 @@ def burst_run(db: Path, work: Path, presses: int, gap_ms: int) -> dict:
     labels = labels[labels["kind"] == "label"]
     return {
         "pressed": pressed,
+        "answers": len(made),
         "events": len(labels),
         "acked": len(acked),
         "acked_match": sorted(int(e) for e in acked) == sorted(labels["id"]),
@@ -375,7 +411,8 @@ def main() -> None:
         print()
         print(
             f"Burst: {burst['pressed']} presses {args.gap_ms} ms apart, kill -9 + restart after "
-            f"{args.burst // 2} (restart took {burst['restart_s']:.1f} s): {burst['events']} label "
+            f"{args.burst // 2} (restart took {burst['restart_s']:.1f} s): {burst['answers']} "
+            f"answers stored by the page, {burst['events']} label "
             f"events, {burst['acked']} acknowledged (ids match DuckDB: {burst['acked_match']}), "
             f"{burst['twice']} pairs twice, {burst['pending']} still pending; the page waited "
             f"{burst['starved']} times for its buffer to be topped up."
