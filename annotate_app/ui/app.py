@@ -42,6 +42,7 @@ def navigation() -> st.Page:
     return st.navigation(sections)
 
 
-st.set_page_config(page_title="annotate", page_icon=":material/compare_arrows:", layout="wide")
+# An emoji icon becomes an inline SVG in the browser; a material icon would be fetched from Google.
+st.set_page_config(page_title="annotate", page_icon="⚖️", layout="wide")
 common.services()  # open the project (and start the job poller) before any page runs
 navigation().run()
