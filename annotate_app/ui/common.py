@@ -77,7 +77,10 @@ def account() -> Account | None:
     now = time.monotonic()
     token = st.session_state.get("session_token")
     # Answers sent through the label route (``ui/label_route.py``) count as activity too.
-    last = max(st.session_state.get("last_seen", now), label_route.last_answer(token))
+    last = st.session_state.get("last_seen", now)
+    answered = label_route.last_answer(token)
+    if answered is not None:
+        last = max(last, answered)
     if now - last > idle_s:
         sign_out("You were signed out after a period of inactivity.")
         return None

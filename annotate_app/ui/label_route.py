@@ -45,11 +45,11 @@ _answered_at: dict[str, float] = {}  # session token -> when it last sent answer
 _answered_lock = threading.Lock()
 
 
-def last_answer(token: str | None) -> float:
-    """When this session token last synced through the route (``time.monotonic``), or 0: a page
+def last_answer(token: str | None) -> float | None:
+    """When this session token last synced through the route (``time.monotonic``), or None: a page
     run counts that as activity, as the route answers without one."""
     with _answered_lock:
-        return _answered_at.get(token or "", 0.0)
+        return _answered_at.get(token or "")
 
 
 def _answered(token: str) -> None:
