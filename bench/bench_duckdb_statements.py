@@ -5,7 +5,8 @@ The label route's CPU per answer (``bench_label_latency.py``) is compared with a
 rerun, which writes nothing. This shows where the difference comes from: the CPU of a trivial
 statement, a one-row insert into a two-column table, the label event insert alone, and the answer's
 whole commit as the app makes it (``Store.record_answers``: the event, its page id and a lease, one
-transaction), on a copy of a real project file; then an fsync'd append of the same answer as one
+transaction) and the same without the lease (an answer whose buffer top-up leased nothing), on a
+copy of a real project file; then an fsync'd append of the same answer as one
 JSON line, which is what an answer log outside DuckDB would cost per answer.
 
 CPU is this process's user + system time (``resource.getrusage``), medians over --rounds rounds of
@@ -70,8 +71,8 @@ def main() -> None:
         db = ld.build_project(folder / "p.duckdb", args.pairs, [])
         con = duckdb.connect(str(db))
         pairs = [r[0] for r in con.execute("SELECT id FROM pairs ORDER BY id").fetchall()]
-        if len(pairs) < 2 * total:
-            raise SystemExit(f"--pairs must be at least {2 * total} for --n x --rounds answers")
+        if len(pairs) < 3 * total:
+            raise SystemExit(f"--pairs must be at least {3 * total} for --n x --rounds answers")
         con.execute("CREATE TABLE bench_tiny (a INTEGER, b VARCHAR)")
         rows.append(("SELECT 1", *per_call_ms(lambda i: con.execute("SELECT 1").fetchall(),
                                                args.n, args.rounds)))  # fmt: skip
@@ -106,6 +107,17 @@ def main() -> None:
         rows.append((
             "one answer as the app commits it (event, page id, lease)",
             *per_call_ms(answer, args.n, args.rounds),
+        ))  # fmt: skip
+
+        def answer_alone(i: int) -> None:
+            store.record_answers(
+                [PageAnswer("bench-alone", uuid.uuid4().hex, pairs[2 * total + i], "label", "a",
+                            choice=1, latency_ms=1000)],
+            )  # fmt: skip
+
+        rows.append((
+            "the same answer without a lease (event, page id)",
+            *per_call_ms(answer_alone, args.n, args.rounds),
         ))  # fmt: skip
         store.close()
 
