@@ -220,6 +220,9 @@ def pool_reports(paths: list[Path]) -> None:
         for b in budgets:
             sub = acc.xs(b, level="budget")[[name, "random"]].dropna()
             d = (sub[name] - sub["random"]).to_numpy()
+            if not d.any():  # the same picks as random on every seed: there is nothing to test
+                cells.append(f"+0.0 ± 0.0 pt (0/{len(d)}, identical)")
+                continue
             p = stats.ttest_rel(sub[name], sub["random"]).pvalue
             se = d.std(ddof=1) / np.sqrt(len(d))
             cells.append(
