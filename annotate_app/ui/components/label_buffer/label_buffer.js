@@ -223,7 +223,7 @@ class LabelPage {
             .json()
             .catch(() => ({}))
             .then((why) => {
-              if (!(why.cookie && this.reloadForSignIn())) this.fallBack(payload);
+              if (!(why && why.cookie === true && this.reloadForSignIn())) this.fallBack(payload);
             });
         }
         if (FALL_BACK.has(reply.status)) this.fallBack(payload);
