@@ -61,8 +61,10 @@ def _answered(token: str) -> None:
         _answered_at[token] = now
 
 
-def _refusal(status: int, why: str) -> Response:
-    return JSONResponse({"error": why}, status_code=status, headers={"Cache-Control": "no-store"})
+def _refusal(status: int, why: str, **more: object) -> Response:
+    return JSONResponse(
+        {"error": why, **more}, status_code=status, headers={"Cache-Control": "no-store"}
+    )
 
 
 def _cross_site(request: Request) -> str | None:
@@ -114,11 +116,7 @@ async def sync(request: Request) -> Response:
     token = request.cookies.get(session_cookie.COOKIE)
     reply = await run_in_threadpool(_answer, services, token, sent)
     if reply is None:
-        return JSONResponse(
-            {"error": "not signed in", "cookie": token is not None},
-            status_code=401,
-            headers={"Cache-Control": "no-store"},
-        )
+        return _refusal(401, "not signed in", cookie=token is not None)
     if TIMING_LOG:
         _log_time(started, services)
     return JSONResponse(reply, headers={"Cache-Control": "no-store"})
