@@ -251,24 +251,6 @@ def _commit_cpu_s(probe: Path) -> float:
     return float(lines[-1][3]) if lines else 0.0
 
 
-# Seen from outside the page, across its reloads: every answer it stores in its outbox
-# (sessionStorage, written before the next pair is painted) and every acknowledgement it takes.
-WATCH_ANSWERS = """
-(() => {
-  const setItem = Storage.prototype.setItem;
-  Storage.prototype.setItem = function (key, value) {
-    if (key.startsWith('annotate-outbox:')) {
-      for (const item of JSON.parse(value)) if (item.kind === 'label') window.recordMade(item.cid);
-    }
-    return setItem.call(this, key, value);
-  };
-  document.addEventListener('label-ack', (e) => {
-    if (e.detail.status === 'saved') window.recordAck(e.detail.cid, e.detail.event);
-  });
-})();
-"""
-
-
 def page_state(page, read: str):
     """``read`` evaluated on the label page, or None while the page is between a reload (a
     restarted server asks to sign in again) and its next pair."""
@@ -302,11 +284,7 @@ def burst_run(db: Path, work: Path, presses: int, gap_ms: int) -> dict:
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path=str(CHROMIUM), args=LAUNCH_ARGS)
             context = browser.new_context(viewport={"width": 1400, "height": 1000})
-            made: set[str] = set()
-            acks: dict[str, int] = {}
-            context.expose_function("recordMade", lambda cid: made.add(cid))
-            context.expose_function("recordAck", lambda cid, event: acks.__setitem__(cid, event))
-            context.add_init_script(WATCH_ANSWERS)
+            watch = ld.watch_answers(context)
             page = context.new_page()
             page.goto(url)
             sign_in(page, "burst")
@@ -326,11 +304,11 @@ def burst_run(db: Path, work: Path, presses: int, gap_ms: int) -> dict:
                 pressed += 1
                 page.wait_for_timeout(gap_ms)
             deadline = time.monotonic() + 120
-            while time.monotonic() < deadline and set(made) - set(acks):
+            while time.monotonic() < deadline and watch.pending:
                 wait_for_pair(page, "burst")
                 page.wait_for_timeout(300)
-            pending = len(set(made) - set(acks))
-            acked = list(acks.values())
+            pending = len(watch.pending)
+            acked = list(watch.acked.values())
             browser.close()
     finally:
         ld.stop(proc)
@@ -339,7 +317,7 @@ def burst_run(db: Path, work: Path, presses: int, gap_ms: int) -> dict:
     labels = labels[labels["kind"] == "label"]
     return {
         "pressed": pressed,
-        "answers": len(made),
+        "answers": len(watch.made),
         "events": len(labels),
         "acked": len(acked),
         "acked_match": sorted(int(e) for e in acked) == sorted(labels["id"]),

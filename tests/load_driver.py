@@ -7,7 +7,8 @@ against DuckDB. Latency is measured in the page, from the key press to that ackn
 pair is painted at the key press itself, from the page's buffer). Every loop is bounded (submits per
 annotator, timeouts per press).
 
-Used by tests/test_load.py, tests/test_durability.py and bench/bench_load.py.
+Used by tests/test_load.py, tests/test_durability.py and bench/bench_load.py; ``watch_answers`` by
+tests/e2e/test_browser.py and bench/bench_label_latency.py.
 """
 
 from __future__ import annotations
@@ -143,6 +144,47 @@ class LoadResult:
 
     def pct(self, q: float) -> float:
         return pct(self.latencies_ms, q)
+
+
+# Seen from outside the label page, across its reloads (a restarted server makes it reload to sign
+# in again): every label it stores in its outbox (sessionStorage, written before the next pair is
+# painted) and every acknowledgement it takes.
+_WATCH_ANSWERS = """
+(() => {
+  const setItem = Storage.prototype.setItem;
+  Storage.prototype.setItem = function (key, value) {
+    if (key.startsWith('annotate-outbox:')) {
+      for (const item of JSON.parse(value)) if (item.kind === 'label') window.recordMade(item.cid);
+    }
+    return setItem.call(this, key, value);
+  };
+  document.addEventListener('label-ack', (e) => {
+    if (e.detail.status === 'saved') window.recordAck(e.detail.cid, e.detail.event);
+  });
+})();
+"""
+
+
+@dataclass
+class AnswerWatch:
+    """The labels a browser context's label pages made and the saved acknowledgements they took,
+    across reloads (``watch_answers``)."""
+
+    made: set[str] = field(default_factory=set)  # client ids
+    acked: dict[str, int] = field(default_factory=dict)  # client id -> label event
+
+    @property
+    def pending(self) -> set[str]:
+        return self.made - self.acked.keys()
+
+
+def watch_answers(context) -> AnswerWatch:
+    """Watch every page of a (Playwright sync API) browser context; call before opening pages."""
+    watch = AnswerWatch()
+    context.expose_function("recordMade", lambda cid: watch.made.add(cid))
+    context.expose_function("recordAck", lambda cid, event: watch.acked.__setitem__(cid, event))
+    context.add_init_script(_WATCH_ANSWERS)
+    return watch
 
 
 def pct(values: list[float], q: float) -> float:

@@ -21,7 +21,15 @@ import pytest
 from annotate_app.ingest import import_file
 from annotate_app.labels.scale import stored_choice
 from annotate_app.store import Store
-from tests.load_driver import CHROMIUM, LAUNCH_ARGS, READY, kill9, start_server, stop
+from tests.load_driver import (
+    CHROMIUM,
+    LAUNCH_ARGS,
+    READY,
+    kill9,
+    start_server,
+    stop,
+    watch_answers,
+)
 
 pytestmark = pytest.mark.e2e
 
@@ -100,19 +108,6 @@ def pending(page) -> int:
 def settle(page, timeout_ms: int = 20000) -> None:
     page.wait_for_function("window.__labelPage && window.__labelPage.outbox.length === 0",
                            timeout=timeout_ms)  # fmt: skip
-
-
-def outbox_left(page) -> int | None:
-    """Answers not yet acknowledged: the page's outbox, or while the page is between a reload and
-    its sign-in, the outbox it keeps in sessionStorage; None while the page is navigating."""
-    try:
-        return page.evaluate(
-            "() => window.__labelPage ? window.__labelPage.outbox.length :"
-            " Object.keys(sessionStorage).filter((k) => k.startsWith('annotate-outbox:'))"
-            ".reduce((n, k) => n + JSON.parse(sessionStorage.getItem(k) || '[]').length, 0)"
-        )
-    except sync_api.Error:  # the execution context went with the page
-        return None
 
 
 def sign_in_again(page, name: str = "alice") -> None:
@@ -238,19 +233,12 @@ def test_outbox_survives_offline_duplicates_and_kill_9(served) -> None:
     with sync_api.sync_playwright() as p:
         browser = p.chromium.launch(executable_path=str(CHROMIUM), args=LAUNCH_ARGS)
         context = browser.new_context(viewport={"width": 1300, "height": 900})
+        watch = watch_answers(context)  # every answer and acknowledgement, across reloads
         page = context.new_page()
         routed: list[int] = []  # statuses of the label route's replies
         page.on(
             "response",
             lambda r: routed.append(r.status) if r.url.endswith("/annotate/label/sync") else None,
-        )
-        # Every acknowledgement the page takes, across its reloads: client id -> label event.
-        acked: dict[str, int | None] = {}
-        context.expose_function(
-            "recordAck", lambda ack: acked.__setitem__(ack["cid"], ack["event"])
-        )
-        context.add_init_script(
-            "document.addEventListener('label-ack', (e) => window.recordAck(e.detail))"
         )
         sign_in(page, url)
 
@@ -296,7 +284,7 @@ def test_outbox_survives_offline_duplicates_and_kill_9(served) -> None:
             # The restarted server does not know the page's session: the page reloads (the outbox
             # kept in sessionStorage) and asks to sign in again.
             deadline = time.monotonic() + 60
-            while time.monotonic() < deadline and outbox_left(page) != 0:
+            while time.monotonic() < deadline and watch.pending:
                 sign_in_again(page)
                 page.wait_for_timeout(500)
             settle(page, 5000)
@@ -322,8 +310,8 @@ def test_outbox_survives_offline_duplicates_and_kill_9(served) -> None:
     assert len(labels) == len(presses), "every press recorded, none twice"
     assert sorted(labels["pair_id"]) == sorted(by_number[n]["id"] for n in presses)
     assert not labels["pair_id"].duplicated().any()
-    assert len(acked) == len(presses), "every press acknowledged"
-    assert sorted(acked.values()) == sorted(labels["id"]), "acknowledged == recorded"
+    assert len(watch.made) == len(watch.acked) == len(presses), "every press acknowledged"
+    assert sorted(watch.acked.values()) == sorted(labels["id"]), "acknowledged == recorded"
 
 
 def test_phone_layout_and_progress_agree_with_the_pair_on_screen(served) -> None:
