@@ -2,11 +2,11 @@
 
 AppTest (tests/test_pages_render.py) runs no JavaScript, so a component or chart that throws in the
 browser, a page that blanks after navigation, or a script error in the console is invisible to it.
-Here an admin signs in to `annotate serve` in Debian's chromium and clicks through every page in
-``ui/pages.py`` PAGES, ending back on the label page; each page must draw its content and finish
-running with no exception element, no error box, no uncaught error, no console error, and no request
-to a host other than the server's. An annotator then opens the label page: the pair is painted, or
-on a project with nothing to label, the empty-queue message shows.
+Here an annotator first opens the label page in Debian's chromium against `annotate serve`: the pair
+is painted, or where nothing is left for her, the empty-queue message shows. Then an admin signs in
+and clicks through every page in ``ui/pages.py`` PAGES, ending back on the label page. Each page
+must draw its content and finish running with no exception element, no error box, no uncaught
+error, no console error, and no request to a host other than the server's.
 
 With ``ANNOTATE_SHOTS=FOLDER`` set, a full-page screenshot of every (project, page) is saved there
 as ``<project>-<page>.png``.
